@@ -1,0 +1,1 @@
+"""Schemathesis tests of openapi.yaml against a target (the local API by default)."""

@@ -1,0 +1,209 @@
+"""Record pass or fail for every operation and check, for the main job to read.
+
+Schemathesis' checks are recorded from its ``after_validate`` hook, one entry per
+check per response; the explicit tests record theirs through
+:class:`CheckRecorder.check` or, for a whole test, the ``conformance`` marker.
+A check fails for an operation when any response failed it; the request that
+showed the last such failure is kept (after Hypothesis has shrunk a failure, the
+last one is the smallest).
+
+The file written at the end of the session (JSON)::
+
+    {"target": {...}, "examples": {"total": int, "by_operation": {...}},
+     "results": [{"operation", "check", "status", "runs", "failures",
+                  "failure": {"message", "method", "url", "curl",
+                              "status_code"} | null}],
+     "errors": [{"test", "message"}], "tests": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+
+MAX_MESSAGE_CHARS = 4000
+
+
+@dataclass
+class RequestShown:
+    """The request that shows a failure, ready to be replayed with curl."""
+
+    method: str
+    url: str
+    curl: str
+    status_code: int | None = None
+
+
+@dataclass
+class CheckOutcome:
+    """How one check fared for one operation over the whole run."""
+
+    operation: str
+    check: str
+    runs: int = 0
+    failures: int = 0
+    skipped: int = 0
+    message: str | None = None
+    request: RequestShown | None = None
+
+    @property
+    def status(self) -> str:
+        """``failed`` if any run failed, ``passed`` if any passed, else ``skipped``."""
+        if self.failures:
+            return FAILED
+        if self.runs > self.skipped:
+            return PASSED
+        return SKIPPED
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the outcome as the results file writes it."""
+        failure = None
+        if self.failures:
+            failure = {"message": self.message, **asdict(self.request or _NO_REQUEST)}
+        return {
+            "operation": self.operation,
+            "check": self.check,
+            "status": self.status,
+            "runs": self.runs,
+            "failures": self.failures,
+            "failure": failure,
+        }
+
+
+_NO_REQUEST = RequestShown(method="", url="", curl="")
+
+
+def curl_line(
+    method: str, url: str, headers: Mapping[str, str], redact: Any = str
+) -> str:
+    """Return a curl command for a body-less request, keys redacted.
+
+    ``redact`` is applied to the finished line (see ``Target.redact``).
+    """
+    parts = ["curl", "-X", method.upper()]
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} [REDACTED]".strip()
+        if name.lower() in {"user-agent", "accept-encoding", "connection", "accept"}:
+            continue
+        parts += ["-H", f"{name}: {value}"]
+    parts.append(url)
+    return redact(shlex.join(parts))
+
+
+@dataclass
+class CheckRecorder:
+    """Collects check outcomes during a pytest session and writes them out."""
+
+    redact: Any = str
+    outcomes: dict[tuple[str, str], CheckOutcome] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    soft_failures: list[str] = field(default_factory=list)
+
+    def _outcome(self, operation: str, check: str) -> CheckOutcome:
+        key = (operation, check)
+        if key not in self.outcomes:
+            self.outcomes[key] = CheckOutcome(operation=operation, check=check)
+        return self.outcomes[key]
+
+    def declare(self, operation: str, check: str) -> None:
+        """Make a check appear in the results even if it never ran."""
+        self._outcome(operation, check)
+
+    def passed(self, operation: str, check: str) -> None:
+        """Record one passing run of ``check`` for ``operation``."""
+        self._outcome(operation, check).runs += 1
+
+    def skipped(self, operation: str, check: str, reason: str) -> None:
+        """Record that ``check`` could not run for ``operation``."""
+        outcome = self._outcome(operation, check)
+        outcome.runs += 1
+        outcome.skipped += 1
+        if outcome.message is None:
+            outcome.message = reason
+
+    def failed(
+        self,
+        operation: str,
+        check: str,
+        message: str,
+        request: RequestShown | None = None,
+    ) -> None:
+        """Record one failing run, keeping its message and request."""
+        outcome = self._outcome(operation, check)
+        outcome.runs += 1
+        outcome.failures += 1
+        outcome.message = self.redact(message)[:MAX_MESSAGE_CHARS]
+        if request is not None:
+            request.url = self.redact(request.url)
+            request.curl = self.redact(request.curl)
+            outcome.request = request
+
+    def error(self, test: str, message: str) -> None:
+        """Record a test that failed outside any check (setup, transport)."""
+        self.errors.append(
+            {"test": test, "message": self.redact(message)[:MAX_MESSAGE_CHARS]}
+        )
+
+    def has_failures_for(self, operation: str, since: int) -> bool:
+        """Whether any check of ``operation`` failed after ``since`` failures."""
+        return self.failure_count(operation) > since
+
+    def failure_count(self, operation: str) -> int:
+        """Failures recorded so far for ``operation``, over all checks."""
+        return sum(
+            outcome.failures
+            for (op, _), outcome in self.outcomes.items()
+            if op == operation
+        )
+
+    @contextmanager
+    def check(
+        self, operation: str, check: str, request: RequestShown | None = None
+    ) -> Iterator[None]:
+        """Record the block as one run of ``check``; an assertion failure is kept.
+
+        The failure does not propagate: the test goes on with its next check
+        and calls :meth:`raise_soft_failures` at its end.
+        """
+        try:
+            yield
+        except AssertionError as failure:
+            message = str(failure) or "".join(traceback.format_exception_only(failure))
+            self.failed(operation, check, message.strip(), request)
+            self.soft_failures.append(f"{operation} / {check}: {message.strip()}")
+        else:
+            self.passed(operation, check)
+
+    def raise_soft_failures(self) -> None:
+        """Fail the current test if any of its checks failed (then forget them)."""
+        failures, self.soft_failures = self.soft_failures, []
+        if failures:
+            raise AssertionError(self.redact("\n".join(failures)))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the checks in a stable order: by operation, then by check."""
+        return {
+            "results": [
+                self.outcomes[key].as_dict() for key in sorted(self.outcomes.keys())
+            ],
+            "errors": self.errors,
+        }
+
+    def write(self, path: Path, extra: Mapping[str, Any]) -> None:
+        """Write the results file (creating its folder)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {**extra, **self.as_dict()}
+        text = self.redact(json.dumps(document, indent=2, sort_keys=False))
+        path.write_text(text + "\n", encoding="utf-8")

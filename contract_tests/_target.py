@@ -1,0 +1,270 @@
+"""The API under test: where it is, how to authenticate, how fast to talk to it.
+
+A target is either the bundled local API (started by the suite itself) or a
+running service named by ``QOMPLEMENT_BASE_URL``. Against a running service the
+suite is polite: it sends only ``GET`` requests, no faster than
+``QOMPLEMENT_MAX_RPS`` per second, and waits out every ``429``'s ``Retry-After``
+before its next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from schemathesis import Case, Response
+
+logger = logging.getLogger(__name__)
+
+BASE_URL_VARIABLE = "QOMPLEMENT_BASE_URL"
+API_KEY_VARIABLE = "QOMPLEMENT_API_KEY"
+MAX_RPS_VARIABLE = "QOMPLEMENT_MAX_RPS"
+MAX_EXAMPLES_VARIABLE = "QOMPLEMENT_MAX_EXAMPLES"
+
+DEFAULT_MAX_RPS = 2.0
+# Each generated case sends one request, plus up to two more when `ignored_auth`
+# probes the operation without and with a wrong key; this many per operation keeps
+# the default run against the local API well under a minute on two cores.
+DEFAULT_MAX_EXAMPLES = 40
+# A `429` is retried this many times at most, and no single wait lasts longer.
+MAX_RATE_LIMIT_RETRIES = 5
+MAX_RETRY_AFTER_SECONDS = 60.0
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+REDACTED = "[REDACTED]"
+_BEARER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\"]+")
+
+
+class TargetConfigError(Exception):
+    """Raised when the environment names a target that cannot be used."""
+
+
+class Pacer:
+    """Space requests evenly and hold them back while a ``Retry-After`` runs.
+
+    Thread-safe; ``clock`` and ``sleep`` can be replaced so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        max_rps: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 1.0 / max_rps if max_rps else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next request may be sent, and book its slot."""
+        with self._lock:
+            now = self._clock()
+            delay = self._next_at - now
+            if delay > 0:
+                logger.debug("pacing: waiting %.2f s before the next request", delay)
+                self._sleep(delay)
+                now = self._clock()
+            self._next_at = max(self._next_at, now) + self._interval
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` from now (a server asked us to wait)."""
+        with self._lock:
+            self._next_at = max(self._next_at, self._clock() + seconds)
+
+
+def retry_after_seconds(headers: Mapping[str, Any]) -> float:
+    """Return the wait a ``429`` asks for, bounded; 1 s when it names none."""
+    raw: Any = None
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            raw = value
+            break
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = 1.0
+    if math.isnan(seconds):
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+@dataclass
+class Target:
+    """The API under test and the rules for talking to it.
+
+    The key is kept out of ``repr`` so that no report or traceback shows it.
+    """
+
+    base_url: str
+    api_key: str = field(repr=False)
+    is_local: bool
+    max_rps: float | None = None
+    pacer: Pacer = field(init=False, repr=False)
+    examples: Counter[str] = field(init=False, repr=False, default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self.pacer = Pacer(self.max_rps)
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header that carries the key."""
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    @property
+    def allows_only_get(self) -> bool:
+        """Whether requests other than ``GET`` must never be sent."""
+        return not self.is_local
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with the key and any bearer credential blanked out."""
+        if self.api_key:
+            text = text.replace(self.api_key, REDACTED)
+        return _BEARER.sub(rf"\g<1>{REDACTED}", text)
+
+    def send_case(self, case: Case, **kwargs: Any) -> Response:
+        """Send a generated case the polite way and return the final response.
+
+        The request is paced; a ``429`` is retried after its ``Retry-After``
+        (at most ``MAX_RATE_LIMIT_RETRIES`` times), and the last response is
+        returned whatever its status.
+
+        Raises:
+            TargetConfigError: if the case is not a ``GET`` and the target is a
+                running service.
+        """
+        if self.allows_only_get and case.method.upper() != "GET":
+            raise TargetConfigError(
+                f"refusing to send {case.method.upper()} to a running service"
+            )
+        headers = {**kwargs.pop("headers", {}), **self.auth_headers}
+        kwargs.pop("base_url", None)
+        kwargs.setdefault("timeout", REQUEST_TIMEOUT_SECONDS)
+        response: Response | None = None
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            self.pacer.wait()
+            response = case.call(base_url=self.base_url, headers=headers, **kwargs)
+            self.examples[case.operation.label] += 1
+            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+                break
+            delay = retry_after_seconds(response.headers)
+            logger.debug("429 from %s: retrying in %.1f s", case.operation.label, delay)
+            self.pacer.hold(delay)
+        assert response is not None
+        return response
+
+    @contextmanager
+    def client(self) -> Iterator[TargetClient]:
+        """Open an httpx client that paces requests and honours ``429``."""
+        with httpx.Client(
+            base_url=self.base_url,
+            headers=self.auth_headers,
+            timeout=REQUEST_TIMEOUT_SECONDS,
+        ) as http:
+            yield TargetClient(self, http)
+
+
+class TargetClient:
+    """A thin httpx wrapper for the explicit tests: paced, ``GET`` only."""
+
+    def __init__(self, target: Target, http: httpx.Client) -> None:
+        self._target = target
+        self._http = http
+        self.last_request: httpx.Request | None = None
+
+    def get(
+        self,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send ``GET path`` and return the final response.
+
+        With ``stream=True`` the body is not read; the caller must close the
+        response. ``operation`` (e.g. ``GET /v1/jobs``) is what the request
+        counts towards.
+        """
+        response: httpx.Response | None = None
+        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
+            self._target.pacer.wait()
+            request = self._http.build_request("GET", path, params=params)
+            self.last_request = request
+            response = self._http.send(request, stream=stream)
+            self._target.examples[operation] += 1
+            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
+                break
+            response.close()
+            self._target.pacer.hold(retry_after_seconds(response.headers))
+        assert response is not None
+        return response
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise TargetConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise TargetConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+def max_examples_from_env(environ: Mapping[str, str] = os.environ) -> int:
+    """Return the examples to generate per operation (``QOMPLEMENT_MAX_EXAMPLES``).
+
+    Raises:
+        TargetConfigError: if the variable is set but not a positive integer.
+    """
+    raw = environ.get(MAX_EXAMPLES_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_MAX_EXAMPLES
+    if not raw.isdigit() or int(raw) < 1:
+        raise TargetConfigError(
+            f"{MAX_EXAMPLES_VARIABLE} must be a positive integer, not {raw!r}"
+        )
+    return int(raw)
+
+
+def remote_target_from_env(environ: Mapping[str, str] = os.environ) -> Target | None:
+    """Return the running service named by the environment, or ``None``.
+
+    Raises:
+        TargetConfigError: if ``QOMPLEMENT_BASE_URL`` is set without a key, or
+            is not an http(s) URL, or ``QOMPLEMENT_MAX_RPS`` is not a positive
+            number.
+    """
+    base_url = environ.get(BASE_URL_VARIABLE, "").strip()
+    if not base_url:
+        return None
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise TargetConfigError(
+            f"{BASE_URL_VARIABLE} must be an http(s) URL, not {base_url!r}"
+        )
+    api_key = environ.get(API_KEY_VARIABLE, "").strip()
+    if not api_key:
+        raise TargetConfigError(
+            f"{BASE_URL_VARIABLE} is set but {API_KEY_VARIABLE} is not; "
+            "the suite needs a key for the target"
+        )
+    raw_rps = environ.get(MAX_RPS_VARIABLE, "").strip()
+    max_rps = _positive_float(MAX_RPS_VARIABLE, raw_rps) if raw_rps else DEFAULT_MAX_RPS
+    return Target(base_url=base_url, api_key=api_key, is_local=False, max_rps=max_rps)

@@ -1,0 +1,255 @@
+"""Fixtures and result recording for the contract suite.
+
+The target is the running service named by ``QOMPLEMENT_BASE_URL`` (with
+``QOMPLEMENT_API_KEY``) or, when that is unset, the bundled local API, started
+once for the session. ``--conformance-results PATH`` writes every operation's
+check outcomes as JSON (see ``contract_tests/_results.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The in-repo packages are importable without installing the distribution.
+for folder in ("generated", "local_api", "wrapper"):
+    if str(ROOT / folder) not in sys.path:
+        sys.path.append(str(ROOT / folder))
+
+from contract_tests._results import CheckRecorder, RequestShown, curl_line  # noqa: E402
+from contract_tests._spec import contract_schema  # noqa: E402
+from contract_tests._target import (  # noqa: E402
+    Target,
+    TargetConfigError,
+    max_examples_from_env,
+    remote_target_from_env,
+)
+
+RECORDER_KEY = pytest.StashKey[CheckRecorder]()
+TARGET_KEY = pytest.StashKey[Target]()
+STARTED_KEY = pytest.StashKey[float]()
+FAILURES_BEFORE_KEY = pytest.StashKey[int]()
+OPERATION_KEY = pytest.StashKey[str]()
+HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--conformance-results``."""
+    parser.addoption(
+        "--conformance-results",
+        metavar="PATH",
+        default=None,
+        help="write each operation's check outcomes to PATH as JSON",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the target's environment before collecting anything."""
+    config.addinivalue_line(
+        "markers",
+        "conformance(operation, check): the test is one check of one operation",
+    )
+    try:
+        remote = remote_target_from_env()
+        max_examples_from_env()
+    except TargetConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    recorder = CheckRecorder(redact=remote.redact if remote else str)
+    config.stash[RECORDER_KEY] = recorder
+    config.stash[STARTED_KEY] = time.monotonic()
+    if remote is not None:
+        config.stash[TARGET_KEY] = remote
+
+
+@pytest.fixture(scope="session")
+def recorder(pytestconfig: pytest.Config) -> CheckRecorder:
+    """The session's check recorder."""
+    return pytestconfig.stash[RECORDER_KEY]
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config, recorder: CheckRecorder) -> Iterator[Target]:
+    """The API under test; the local API is started here and stopped after."""
+    remote = pytestconfig.stash.get(TARGET_KEY, None)
+    if remote is not None:
+        _bind_schema(remote, recorder)
+        yield remote
+        return
+    try:
+        from qomplement_local_api import serve
+    except ImportError as error:
+        pytest.fail(
+            f"the local API is not importable ({error}); set QOMPLEMENT_BASE_URL "
+            "to test a running service instead",
+            pytrace=False,
+        )
+    with serve() as api:
+        local = Target(base_url=api.base_url, api_key=api.api_key, is_local=True)
+        recorder.redact = local.redact
+        pytestconfig.stash[TARGET_KEY] = local
+        _bind_schema(local, recorder)
+        yield local
+
+
+def _bind_schema(target: Target, recorder: CheckRecorder) -> None:
+    """Point the shared schema at ``target`` and record its check results."""
+    schema = contract_schema()
+    schema.config.update(base_url=target.base_url)
+
+    def after_validate(context: Any, case: Any, response: Any, results: Any) -> None:
+        for result in results:
+            if result.failure is None:
+                recorder.passed(case.operation.label, result.name)
+            else:
+                recorder.failed(
+                    case.operation.label,
+                    result.name,
+                    str(result.failure),
+                    _request_shown(target, result, response),
+                )
+
+    schema.hooks.register_hook_with_name(after_validate, "after_validate")
+
+
+def _request_shown(target: Target, result: Any, response: Any) -> RequestShown:
+    """Describe the request behind a failed schemathesis check."""
+    request = response.request
+    headers = {name: str(value) for name, value in request.headers.items()}
+    scenario = str(getattr(result.failure, "scenario", ""))
+    # `ignored_auth` fails on the probe it sent, which differs from the original
+    # request only in its credentials.
+    if scenario == "no_auth":
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    elif scenario == "invalid_auth":
+        headers["Authorization"] = "Bearer SCHEMATHESIS-INVALID-VALUE"
+    url = str(request.url)
+    return RequestShown(
+        method=str(request.method),
+        url=url,
+        curl=curl_line(str(request.method), url, headers, target.redact),
+        status_code=response.status_code,
+    )
+
+
+@pytest.fixture
+def conformance(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
+    """The recorder, for tests that record several checks as they go."""
+    yield recorder
+    recorder.soft_failures.clear()
+
+
+def request_of(client: Any, target: Target) -> RequestShown | None:
+    """Describe the last request ``client`` (a ``TargetClient``) sent."""
+    request = client.last_request
+    if request is None:
+        return None
+    url = str(request.url)
+    return RequestShown(
+        method=request.method,
+        url=url,
+        curl=curl_line(request.method, url, dict(request.headers), target.redact),
+    )
+
+
+def _operation_of(item: pytest.Item) -> str | None:
+    """The schemathesis operation label of a generated test, if it is one."""
+    name = item.name
+    if "[" in name and name.endswith("]"):
+        label = name[name.index("[") + 1 : -1]
+        if label.split(" ", 1)[0] in HTTP_METHODS:
+            return label
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Note how many failures the item's operation had before it ran."""
+    operation = _operation_of(item)
+    if operation is not None:
+        recorder = item.config.stash[RECORDER_KEY]
+        item.stash[OPERATION_KEY] = operation
+        item.stash[FAILURES_BEFORE_KEY] = recorder.failure_count(operation)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[None]:
+    """Turn test outcomes into check outcomes where no check recorded them."""
+    report: pytest.TestReport = yield
+    recorder = item.config.stash[RECORDER_KEY]
+    marker = item.get_closest_marker("conformance")
+    message = _message(report)
+    if marker is not None and (report.when == "call" or not report.passed):
+        operation, check = marker.args
+        if report.skipped:
+            recorder.skipped(operation, check, message)
+        elif report.failed:
+            recorder.failed(operation, check, message, _last_request(item))
+        elif report.when == "call":
+            recorder.passed(operation, check)
+    elif report.failed and marker is None:
+        operation = item.stash.get(OPERATION_KEY, None)
+        before = item.stash.get(FAILURES_BEFORE_KEY, 0)
+        if operation is None or not recorder.has_failures_for(operation, before):
+            recorder.error(item.nodeid, message)
+    return report
+
+
+def _message(report: pytest.TestReport) -> str:
+    """The short text of a failed or skipped report."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    return str(report.longrepr or "")
+
+
+def _last_request(item: pytest.Item) -> RequestShown | None:
+    funcargs = getattr(item, "funcargs", {})
+    client = funcargs.get("client")
+    target = funcargs.get("target")
+    if client is None or target is None:
+        return None
+    return request_of(client, target)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the results file, when one was asked for."""
+    config = session.config
+    path = config.getoption("--conformance-results")
+    if not path or RECORDER_KEY not in config.stash:
+        return
+    recorder = config.stash[RECORDER_KEY]
+    target = config.stash.get(TARGET_KEY, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    counts: dict[str, int] = {}
+    if reporter is not None:
+        for outcome in ("passed", "failed", "skipped", "error"):
+            counts[outcome] = len(reporter.stats.get(outcome, []))
+    examples = dict(target.examples) if target is not None else {}
+    extra = {
+        "target": {
+            "base_url": target.base_url if target is not None else None,
+            "kind": (
+                "unknown"
+                if target is None
+                else "local"
+                if target.is_local
+                else "running service"
+            ),
+        },
+        "max_examples": max_examples_from_env(),
+        "examples": {"total": sum(examples.values()), "by_operation": examples},
+        "tests": counts,
+        "exit_status": int(exitstatus),
+        "duration_s": round(time.monotonic() - config.stash[STARTED_KEY], 2),
+    }
+    recorder.write(Path(path), extra)
