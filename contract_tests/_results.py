@@ -102,6 +102,22 @@ def curl_line(
     return redact(shlex.join(parts))
 
 
+def shown_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    redact: Any = str,
+    status_code: int | None = None,
+) -> RequestShown:
+    """Describe a sent request for a report: URL and curl line, keys redacted."""
+    return RequestShown(
+        method=method.upper(),
+        url=redact(url),
+        curl=curl_line(method, url, headers, redact),
+        status_code=status_code,
+    )
+
+
 @dataclass
 class CheckRecorder:
     """Collects check outcomes during a pytest session and writes them out."""

@@ -117,7 +117,9 @@ class Target:
     is_local: bool
     max_rps: float | None = None
     pacer: Pacer = field(init=False, repr=False)
+    # Generated cases sent, and the explicit tests' own requests, per operation.
     examples: Counter[str] = field(init=False, repr=False, default_factory=Counter)
+    requests: Counter[str] = field(init=False, repr=False, default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -209,7 +211,7 @@ class TargetClient:
             request = self._http.build_request("GET", path, params=params)
             self.last_request = request
             response = self._http.send(request, stream=stream)
-            self._target.examples[operation] += 1
+            self._target.requests[operation] += 1
             if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
                 break
             response.close()

@@ -22,7 +22,11 @@ for folder in ("generated", "local_api", "wrapper"):
     if str(ROOT / folder) not in sys.path:
         sys.path.append(str(ROOT / folder))
 
-from contract_tests._results import CheckRecorder, RequestShown, curl_line  # noqa: E402
+from contract_tests._results import (  # noqa: E402
+    CheckRecorder,
+    RequestShown,
+    shown_request,
+)
 from contract_tests._spec import contract_schema  # noqa: E402
 from contract_tests._target import (  # noqa: E402
     Target,
@@ -128,12 +132,12 @@ def _request_shown(target: Target, result: Any, response: Any) -> RequestShown:
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
     elif scenario == "invalid_auth":
         headers["Authorization"] = "Bearer SCHEMATHESIS-INVALID-VALUE"
-    url = str(request.url)
-    return RequestShown(
-        method=str(request.method),
-        url=url,
-        curl=curl_line(str(request.method), url, headers, target.redact),
-        status_code=response.status_code,
+    return shown_request(
+        str(request.method),
+        str(request.url),
+        headers,
+        target.redact,
+        response.status_code,
     )
 
 
@@ -142,19 +146,6 @@ def conformance(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
     """The recorder, for tests that record several checks as they go."""
     yield recorder
     recorder.soft_failures.clear()
-
-
-def request_of(client: Any, target: Target) -> RequestShown | None:
-    """Describe the last request ``client`` (a ``TargetClient``) sent."""
-    request = client.last_request
-    if request is None:
-        return None
-    url = str(request.url)
-    return RequestShown(
-        method=request.method,
-        url=url,
-        curl=curl_line(request.method, url, dict(request.headers), target.redact),
-    )
 
 
 def _operation_of(item: pytest.Item) -> str | None:
@@ -216,9 +207,12 @@ def _last_request(item: pytest.Item) -> RequestShown | None:
     funcargs = getattr(item, "funcargs", {})
     client = funcargs.get("client")
     target = funcargs.get("target")
-    if client is None or target is None:
+    request = getattr(client, "last_request", None)
+    if request is None or target is None:
         return None
-    return request_of(client, target)
+    return shown_request(
+        request.method, str(request.url), dict(request.headers), target.redact
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -235,6 +229,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for outcome in ("passed", "failed", "skipped", "error"):
             counts[outcome] = len(reporter.stats.get(outcome, []))
     examples = dict(target.examples) if target is not None else {}
+    requests = dict(target.requests) if target is not None else {}
     extra = {
         "target": {
             "base_url": target.base_url if target is not None else None,
@@ -248,6 +243,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         },
         "max_examples": max_examples_from_env(),
         "examples": {"total": sum(examples.values()), "by_operation": examples},
+        "explicit_requests": {
+            "total": sum(requests.values()),
+            "by_operation": requests,
+        },
         "tests": counts,
         "exit_status": int(exitstatus),
         "duration_s": round(time.monotonic() - config.stash[STARTED_KEY], 2),
