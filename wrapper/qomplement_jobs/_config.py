@@ -1,0 +1,111 @@
+"""Client configuration: the key, the base URL, and the rules that keep them safe."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Generator
+from importlib import metadata
+
+import httpx
+
+from .errors import ConfigurationError
+
+DEFAULT_BASE_URL = "https://developer-api.qomplement.com"
+API_KEY_ENV = "QOMPLEMENT_API_KEY"
+BASE_URL_ENV = "QOMPLEMENT_BASE_URL"
+
+# Seconds allowed for connecting, and for each read/write of one request.
+DEFAULT_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 10.0
+
+
+class ApiKeyAuth(httpx.Auth):
+    """Sends the API key as a bearer token; its repr never shows the key.
+
+    The key lives here rather than in a default header, so neither the
+    generated client's attributes nor the httpx client's `headers` hold it.
+    """
+
+    def __init__(self, api_key: str) -> None:
+        self.__key = api_key
+
+    def auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Add `Authorization: Bearer <key>` to the request."""
+        request.headers["Authorization"] = f"Bearer {self.__key}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "ApiKeyAuth(api_key=<hidden>)"
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    """The key given, or `QOMPLEMENT_API_KEY`.
+
+    Raises:
+        ConfigurationError: neither is set, or the key has surrounding spaces.
+    """
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    if not key:
+        raise ConfigurationError(
+            f"No API key: pass api_key= or set the {API_KEY_ENV} environment variable"
+        )
+    if key != key.strip() or any(ch in key for ch in "\r\n"):
+        raise ConfigurationError("The API key contains whitespace or line breaks")
+    return key
+
+
+def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
+    """The base URL given, or `QOMPLEMENT_BASE_URL`, or the production service.
+
+    Raises:
+        ConfigurationError: the URL is not http(s), or is plain http to a host
+            that is not loopback and `allow_insecure_http` is false.
+    """
+    url_text = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    try:
+        url = httpx.URL(url_text)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"Invalid base URL {url_text!r}: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"Invalid base URL {url_text!r}: expected http(s)://host[:port]"
+        )
+    if url.username or url.password:
+        raise ConfigurationError("The base URL must not contain credentials")
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        raise ConfigurationError(
+            f"Refusing plain http:// to {url.host}: the API key would travel "
+            "unencrypted. Use https://, or pass allow_insecure_http=True if the "
+            "network is trusted."
+        )
+    return url_text.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def make_timeout(seconds: float) -> httpx.Timeout:
+    """A timeout for every phase of a request, connecting capped at 10 s."""
+    if not seconds > 0:
+        raise ConfigurationError("timeout must be a positive number of seconds")
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
+
+
+def user_agent() -> str:
+    """The User-Agent header: the distribution's name and version."""
+    try:
+        version = metadata.version("qomplement-jobs")
+    except metadata.PackageNotFoundError:
+        version = "0"
+    return f"qomplement-jobs/{version} httpx/{httpx.__version__}"
