@@ -95,7 +95,10 @@ def curl_line(
         if name.lower() == "authorization":
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} [REDACTED]".strip()
-        if name.lower() in {"user-agent", "accept-encoding", "connection", "accept"}:
+        # curl sends these itself.
+        if name.lower() in {"host", "user-agent", "accept-encoding", "connection"}:
+            continue
+        if name.lower() == "accept" and value == "*/*":
             continue
         parts += ["-H", f"{name}: {value}"]
     parts.append(url)
@@ -172,17 +175,17 @@ class CheckRecorder:
             {"test": test, "message": self.redact(message)[:MAX_MESSAGE_CHARS]}
         )
 
-    def has_failures_for(self, operation: str, since: int) -> bool:
-        """Whether any check of ``operation`` failed after ``since`` failures."""
-        return self.failure_count(operation) > since
+    def failure_counts(self) -> dict[tuple[str, str], int]:
+        """Failures recorded so far, by (operation, check)."""
+        return {key: outcome.failures for key, outcome in self.outcomes.items()}
 
-    def failure_count(self, operation: str) -> int:
-        """Failures recorded so far for ``operation``, over all checks."""
-        return sum(
-            outcome.failures
-            for (op, _), outcome in self.outcomes.items()
-            if op == operation
-        )
+    def failed_since(self, before: Mapping[tuple[str, str], int]) -> list[CheckOutcome]:
+        """The outcomes that gained a failure since ``before`` was taken."""
+        return [
+            outcome
+            for key, outcome in self.outcomes.items()
+            if outcome.failures > before.get(key, 0)
+        ]
 
     @contextmanager
     def check(
@@ -197,8 +200,10 @@ class CheckRecorder:
             yield
         except AssertionError as failure:
             message = str(failure) or "".join(traceback.format_exception_only(failure))
-            self.failed(operation, check, message.strip(), request)
-            self.soft_failures.append(f"{operation} / {check}: {message.strip()}")
+            # pytest appends its rewritten expression after the message.
+            message = message.split("\nassert ", 1)[0].strip()
+            self.failed(operation, check, message, request)
+            self.soft_failures.append(f"{operation} / {check}: {message}")
         else:
             self.passed(operation, check)
 

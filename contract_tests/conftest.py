@@ -38,9 +38,7 @@ from contract_tests._target import (  # noqa: E402
 RECORDER_KEY = pytest.StashKey[CheckRecorder]()
 TARGET_KEY = pytest.StashKey[Target]()
 STARTED_KEY = pytest.StashKey[float]()
-FAILURES_BEFORE_KEY = pytest.StashKey[int]()
-OPERATION_KEY = pytest.StashKey[str]()
-HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+FAILURES_BEFORE_KEY = pytest.StashKey[dict[tuple[str, str], int]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -148,48 +146,50 @@ def conformance(recorder: CheckRecorder) -> Iterator[CheckRecorder]:
     recorder.soft_failures.clear()
 
 
-def _operation_of(item: pytest.Item) -> str | None:
-    """The schemathesis operation label of a generated test, if it is one."""
-    name = item.name
-    if "[" in name and name.endswith("]"):
-        label = name[name.index("[") + 1 : -1]
-        if label.split(" ", 1)[0] in HTTP_METHODS:
-            return label
-    return None
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Note how many failures the item's operation had before it ran."""
-    operation = _operation_of(item)
-    if operation is not None:
-        recorder = item.config.stash[RECORDER_KEY]
-        item.stash[OPERATION_KEY] = operation
-        item.stash[FAILURES_BEFORE_KEY] = recorder.failure_count(operation)
+    """Note which checks had failed before the item ran."""
+    recorder = item.config.stash[RECORDER_KEY]
+    item.stash[FAILURES_BEFORE_KEY] = recorder.failure_counts()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Iterator[None]:
-    """Turn test outcomes into check outcomes where no check recorded them."""
+    """Turn test outcomes into check outcomes where no check recorded them.
+
+    A test whose failure a check already recorded (schemathesis' hook, a
+    ``check`` block) adds nothing; a test marked ``conformance`` records its
+    check, naming the checks that stopped it if there were any; any other
+    failing test is listed as an error.
+    """
     report: pytest.TestReport = yield
     recorder = item.config.stash[RECORDER_KEY]
     marker = item.get_closest_marker("conformance")
+    if report.passed and (marker is None or report.when != "call"):
+        return report
     message = _message(report)
-    if marker is not None and (report.when == "call" or not report.passed):
+    newly_failed = recorder.failed_since(item.stash.get(FAILURES_BEFORE_KEY, {}))
+    if marker is not None:
         operation, check = marker.args
         if report.skipped:
             recorder.skipped(operation, check, message)
+        elif report.failed and newly_failed:
+            first = newly_failed[0]
+            recorder.failed(
+                operation,
+                check,
+                "stopped by failing checks: "
+                + ", ".join(f"{o.operation} {o.check}" for o in newly_failed),
+                first.request,
+            )
         elif report.failed:
             recorder.failed(operation, check, message, _last_request(item))
-        elif report.when == "call":
+        else:
             recorder.passed(operation, check)
-    elif report.failed and marker is None:
-        operation = item.stash.get(OPERATION_KEY, None)
-        before = item.stash.get(FAILURES_BEFORE_KEY, 0)
-        if operation is None or not recorder.has_failures_for(operation, before):
-            recorder.error(item.nodeid, message)
+    elif report.failed and not newly_failed:
+        recorder.error(item.nodeid, message)
     return report
 
 
