@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import filecmp
+import os
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,13 @@ def generate_into(folder: Path) -> Path:
         "--output-path",
         str(output),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, cwd=folder)
+    # The post-hooks call `ruff` by name: make it the pinned one beside this
+    # interpreter, whatever PATH the caller has.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    run = subprocess.run(
+        command, capture_output=True, text=True, cwd=folder, env=env
+    )
     log = (run.stdout + run.stderr).strip()
     if run.returncode != 0 or not output.is_dir():
         raise GenerationError(f"the generator failed:\n{log}")
