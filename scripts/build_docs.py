@@ -27,6 +27,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 logger = logging.getLogger(__name__)
@@ -72,14 +73,15 @@ class LintProblem:
     rule: str
     severity: str
     message: str
+    source: Path
     pointer: str
     line: int
     column: int
 
     def __str__(self) -> str:
         return (
-            f"{SPEC.name}:{self.line}:{self.column} {self.severity} {self.rule}: "
-            f"{self.message} ({self.pointer})"
+            f"{self.source.name}:{self.line}:{self.column} {self.severity} "
+            f"{self.rule}: {self.message} ({self.pointer})"
         )
 
 
@@ -139,8 +141,12 @@ def ensure_node_modules() -> None:
     _LOCK_STAMP.write_text(_lock_digest() + "\n", encoding="ascii")
 
 
-def _redocly(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the pinned Redocly CLI from the repository root."""
+def run_redocly(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the pinned Redocly CLI with ``args`` from the repository root.
+
+    Raises:
+        DocsError: node is not installed.
+    """
     node = shutil.which("node")
     if node is None:
         raise DocsError("node is not installed; run scripts/setup_system.sh")
@@ -154,38 +160,58 @@ def _redocly(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def lint(spec: Path = SPEC, config: Path = CONFIG) -> list[LintProblem]:
-    """Lint ``spec`` with ``config`` and return every problem Redocly reports.
+def lint(*specs: Path, config: Path = CONFIG) -> list[LintProblem]:
+    """Lint ``specs`` (default: openapi.yaml) and return every problem reported.
 
     Raises:
-        DocsError: Redocly could not run or could not read the spec.
+        DocsError: Redocly could not run or could not read a spec.
     """
-    completed = _redocly(
-        "lint", str(spec), f"--config={config}", "--format=json", "--max-problems=1000"
+    targets = [str(spec) for spec in specs or (SPEC,)]
+    completed = run_redocly(
+        "lint", *targets, f"--config={config}", "--format=json", "--max-problems=1000"
     )
-    try:
-        report = json.loads(completed.stdout)
-    except json.JSONDecodeError as exc:
+    reports = _json_documents(completed.stdout)
+    if len(reports) != len(targets):
         raise DocsError(
-            f"redocly lint gave no report (exit {completed.returncode}):\n"
-            f"{completed.stdout}{completed.stderr}"
-        ) from exc
+            f"redocly lint reported on {len(reports)} of {len(targets)} file(s) "
+            f"(exit {completed.returncode}):\n{completed.stdout}{completed.stderr}"
+        )
 
     problems = []
-    for problem in report["problems"]:
-        location = problem["location"][0]
-        start = location.get("start", {})
-        problems.append(
-            LintProblem(
-                rule=problem["ruleId"],
-                severity=problem["severity"],
-                message=problem["message"],
-                pointer=location.get("pointer", ""),
-                line=start.get("line", 0),
-                column=start.get("col", 0),
+    for report in reports:
+        for problem in report["problems"]:
+            location = problem["location"][0]
+            start = location.get("start", {})
+            problems.append(
+                LintProblem(
+                    rule=problem["ruleId"],
+                    severity=problem["severity"],
+                    message=problem["message"],
+                    source=(ROOT / location["source"]["ref"]).resolve(),
+                    pointer=location.get("pointer", ""),
+                    line=start.get("line", 0),
+                    column=start.get("col", 0),
+                )
             )
-        )
     return problems
+
+
+def _json_documents(text: str) -> list[dict[str, Any]]:
+    """Split Redocly's JSON output, one document per linted file, into objects."""
+    decoder = json.JSONDecoder()
+    documents: list[dict[str, Any]] = []
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position == len(text):
+            return documents
+        try:
+            document, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            # Not JSON at all: Redocly failed before linting (an unreadable spec).
+            return documents
+        documents.append(document)
 
 
 def _inline_logo(text: str) -> str:
@@ -243,7 +269,7 @@ def build(output: Path = OUTPUT) -> Path:
     """
     output.parent.mkdir(parents=True, exist_ok=True)
     raw = output.with_name(output.name + ".partial")
-    completed = _redocly(
+    completed = run_redocly(
         "build-docs",
         str(SPEC),
         f"--config={CONFIG}",
