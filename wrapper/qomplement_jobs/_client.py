@@ -358,7 +358,7 @@ class Client(_ClientBase):
                 wait.job_id, timeout=wait.request_timeout(self.timeout)
             )
         except errors.QomplementError as exc:
-            return wait.on_error(exc, getattr(exc, "retry_after", None))
+            return wait.on_error(exc)
         return wait.on_job(job, retry_after)
 
     def wait_many(
@@ -659,7 +659,7 @@ class AsyncClient(_ClientBase):
                 wait.job_id, timeout=wait.request_timeout(self.timeout)
             )
         except errors.QomplementError as exc:
-            return wait.on_error(exc, getattr(exc, "retry_after", None))
+            return wait.on_error(exc)
         return wait.on_job(job, retry_after)
 
     async def wait_many(

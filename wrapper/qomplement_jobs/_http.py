@@ -105,11 +105,16 @@ def error_for_status(
         detail = str(body.detail or body.error or "")
     code = body.code if isinstance(body, ErrorResponse) and body.code else None
     message = f"{what} answered {status}" + (f": {detail}" if detail else "")
+    common: dict[str, Any] = {
+        "status_code": status,
+        "body": body,
+        "retry_after": retry_after_of(response),
+    }
 
     if status == 401:
-        return errors.AuthenticationError(message, status_code=status, body=body)
+        return errors.AuthenticationError(message, **common)
     if status == 403:
-        return errors.PermissionDeniedError(message, status_code=status, body=body)
+        return errors.PermissionDeniedError(message, **common)
     if status == 422:
         field_errors = body.detail if isinstance(body, HTTPValidationError) else []
         if field_errors:
@@ -118,24 +123,20 @@ def error_for_status(
                 for item in field_errors
             )
             message = f"{what} answered 422: {described}"
-        return errors.ValidationError(
-            message, status_code=status, body=body, errors=list(field_errors)
-        )
+        return errors.ValidationError(message, errors=list(field_errors), **common)
     if status == 429:
-        return errors.RateLimitedError(
-            message, status_code=status, body=body, retry_after=retry_after_of(response)
-        )
+        return errors.RateLimitedError(message, **common)
     if download and status == 404 and code == "no_file":
-        return errors.NoFileError(message, status_code=status, body=body)
+        return errors.NoFileError(message, **common)
     if status == 404:
-        return errors.NotFoundError(message, status_code=status, body=body)
+        return errors.NotFoundError(message, **common)
     if download and status == 409:
-        return errors.JobNotFinishedError(message, status_code=status, body=body)
+        return errors.JobNotFinishedError(message, **common)
     if download and status == 410:
-        return errors.FileExpiredError(message, status_code=status, body=body)
+        return errors.FileExpiredError(message, **common)
     if 500 <= status <= 599:
-        return errors.ServerError(message, status_code=status, body=body)
-    return errors.UnexpectedStatusError(message, status_code=status, body=body)
+        return errors.ServerError(message, **common)
+    return errors.UnexpectedStatusError(message, **common)
 
 
 def _json_object(content: bytes) -> dict[str, Any] | None:

@@ -171,9 +171,7 @@ class JobWait:
         self._planner.observe(job, now=now, wall=self._clock.wall())
         return self._plan(self._planner.next_delay(now=now), retry_after, cause=None)
 
-    def on_error(
-        self, error: errors.QomplementError, retry_after: float | None
-    ) -> float:
+    def on_error(self, error: errors.QomplementError) -> float:
         """Take in a failed look; return the pause before trying again, or raise.
 
         Transient failures (transport, 5xx, unreadable bodies) are retried up
@@ -181,9 +179,12 @@ class JobWait:
         Retry-After. Anything else is raised at once.
         """
         if isinstance(error, errors.RateLimitedError):
-            floor = error.retry_after if error.retry_after is not None else retry_after
-            logger.debug("Job %s: rate limited, Retry-After %s", self.job_id, floor)
-            return self._plan(self._planner.after_failure(), floor, cause=error)
+            logger.debug(
+                "Job %s: rate limited, Retry-After %s", self.job_id, error.retry_after
+            )
+            return self._plan(
+                self._planner.after_failure(), error.retry_after, cause=error
+            )
         if not is_transient(error):
             raise error
         self._failures += 1
@@ -200,7 +201,7 @@ class JobWait:
             self._failures,
             self._polling.max_retries,
         )
-        return self._plan(self._planner.after_failure(), retry_after, cause=error)
+        return self._plan(self._planner.after_failure(), error.retry_after, cause=error)
 
     def _plan(
         self, delay: float, retry_after: float | None, *, cause: Exception | None

@@ -2,8 +2,9 @@
 
 Every exception derives from `QomplementError`, so one `except` clause can catch
 anything the SDK raises. Each carries `status_code` (the HTTP status of the
-answer that caused it, or None) and `body` (that answer's parsed error body, or
-None). No message, repr or attribute holds the API key.
+answer that caused it, or None), `body` (that answer's parsed error body, or
+None) and `retry_after` (the answer's Retry-After in seconds, or None). No
+message, repr or attribute holds the API key.
 
 ```
 QomplementError
@@ -73,11 +74,13 @@ class QomplementError(Exception):
         *,
         status_code: int | None = None,
         body: ErrorBody | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.body = body
+        self.retry_after = retry_after
 
     def __repr__(self) -> str:
         return (
@@ -116,25 +119,17 @@ class ValidationError(QomplementError):
         *,
         status_code: int | None = None,
         body: ErrorBody | None = None,
+        retry_after: float | None = None,
         errors: list[FieldError] | None = None,
     ) -> None:
-        super().__init__(message, status_code=status_code, body=body)
+        super().__init__(
+            message, status_code=status_code, body=body, retry_after=retry_after
+        )
         self.errors: list[FieldError] = errors or []
 
 
 class RateLimitedError(QomplementError):
     """The service answered 429; `retry_after` is how many seconds it asked to wait."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        body: ErrorBody | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status_code=status_code, body=body)
-        self.retry_after = retry_after
 
 
 class ServerError(QomplementError):
