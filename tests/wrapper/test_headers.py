@@ -112,7 +112,9 @@ def test_safe_filename_keeps_the_name_inside_the_directory(
     assert safe_filename(proposed) == safe
 
 
-@pytest.mark.parametrize("proposed", [None, "", "..", ".", "../", "/", " . ", "___", "\x00"])
+@pytest.mark.parametrize(
+    "proposed", [None, "", "..", ".", "../", "/", " . ", "___", "\x00"]
+)
 def test_safe_filename_rejects_names_with_nothing_usable(proposed: str | None) -> None:
     assert safe_filename(proposed) is None
 

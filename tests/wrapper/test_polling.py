@@ -156,12 +156,16 @@ def test_non_linear_progress_resets_the_prediction() -> None:
     planner = PollPlanner(Polling(jitter=0))
     started = EPOCH
     planner.observe(
-        job_at("processing", current=4, total=5, started=started), now=1.0, wall=EPOCH + 1
+        job_at("processing", current=4, total=5, started=started),
+        now=1.0,
+        wall=EPOCH + 1,
     )
     # Progress going backwards contradicts every reading; nothing is predicted
     # until a look makes sense of it again.
     planner.observe(
-        job_at("processing", current=1, total=5, started=started), now=2.0, wall=EPOCH + 2
+        job_at("processing", current=1, total=5, started=started),
+        now=2.0,
+        wall=EPOCH + 2,
     )
     assert planner.next_delay(now=2.0) <= Polling().max_interval
 

@@ -90,7 +90,9 @@ def test_wait_reports_progress_through_the_callback(
 
     def record(job: Job) -> None:
         if job.progress:
-            reports.append((job.progress.current, job.progress.total, job.progress.message))
+            reports.append(
+                (job.progress.current, job.progress.total, job.progress.message)
+            )
 
     client.wait(job_id, on_progress=record)
 
@@ -120,7 +122,9 @@ def test_wait_raises_job_failed_error_with_the_code_message_and_job(
     assert str(caught.value.job.id) == job_id
 
 
-def test_wait_passes_an_unknown_error_code_through(api: LocalAPI, client: Client) -> None:
+def test_wait_passes_an_unknown_error_code_through(
+    api: LocalAPI, client: Client
+) -> None:
     job_id = api.create_job(duration=0.5, outcome="failed", error_code="quota_exceeded")
 
     with pytest.raises(JobFailedError) as caught:
@@ -175,7 +179,9 @@ def test_wait_honours_retry_after_of_a_429_mid_wait(
 def test_wait_honours_retry_after_on_a_successful_answer(
     api: LocalAPI, client: Client, clock: LinkedClock
 ) -> None:
-    job_id = api.create_job(type="fill_pdf", duration=10.0, progress_steps=5, retry_after=3)
+    job_id = api.create_job(
+        type="fill_pdf", duration=10.0, progress_steps=5, retry_after=3
+    )
 
     client.wait(job_id)
 
