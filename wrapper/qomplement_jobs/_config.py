@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Generator
 from importlib import metadata
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -66,18 +67,22 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
     """
     url_text = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     try:
-        url = httpx.URL(url_text)
-    except httpx.InvalidURL as exc:
+        url = urlsplit(url_text)
+        host = url.hostname
+        url.port  # noqa: B018 - reading it validates the port
+    except ValueError as exc:
         raise ConfigurationError(f"Invalid base URL {url_text!r}: {exc}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not host:
         raise ConfigurationError(
             f"Invalid base URL {url_text!r}: expected http(s)://host[:port]"
         )
     if url.username or url.password:
         raise ConfigurationError("The base URL must not contain credentials")
-    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+    if url.query or url.fragment:
+        raise ConfigurationError("The base URL must not have a query or fragment")
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(host):
         raise ConfigurationError(
-            f"Refusing plain http:// to {url.host}: the API key would travel "
+            f"Refusing plain http:// to {host}: the API key would travel "
             "unencrypted. Use https://, or pass allow_insecure_http=True if the "
             "network is trusted."
         )
