@@ -352,7 +352,7 @@ class FileCache:
         partial.replace(path)
         media_type = PDF_MEDIA_TYPE if pdf else XLSX_MEDIA_TYPE
         size = path.stat().st_size
-        logger.debug("wrote %s (%d bytes)", path.name, size)
+        logger.debug("wrote %s (%d bytes)", path, size)
         return StoredFile(path, size, media_type)
 
     def drop(self, job_ids: list[uuid.UUID]) -> None:
