@@ -1,0 +1,324 @@
+"""`AsyncClient`: the same behaviour as `Client`, plus concurrency and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from conftest import TEST_POLLING, LinkedClock
+from qomplement_jobs import (
+    AsyncClient,
+    Client,
+    DownloadIncompleteError,
+    JobFailedError,
+    NotFoundError,
+    Polling,
+    WaitTimeoutError,
+)
+from qomplement_jobs_client.models import Job, KnownJobStatus
+from qomplement_local_api import SAMPLE_FILL_PDF_JOB_ID, Fault, LocalAPI
+
+T = TypeVar("T")
+
+FAST_POLLING = Polling(initial_interval=0.02, max_interval=0.05, min_interval=0.01)
+
+
+def run(
+    api: LocalAPI,
+    clock: Any,
+    body: Callable[[AsyncClient], Awaitable[T]],
+    polling: Polling = TEST_POLLING,
+) -> T:
+    """Run `body` with an AsyncClient of the local API on a fresh event loop."""
+
+    async def main() -> T:
+        async with AsyncClient(
+            api_key=api.api_key, base_url=api.base_url, clock=clock, polling=polling
+        ) as client:
+            return await body(client)
+
+    return asyncio.run(main())
+
+
+def public_methods(cls: type) -> dict[str, Any]:
+    return {
+        name: member
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
+def test_client_and_async_client_mirror_each_other_method_for_method() -> None:
+    sync_methods = public_methods(Client)
+    async_methods = public_methods(AsyncClient)
+
+    assert set(sync_methods) == set(async_methods)
+    for name, method in sync_methods.items():
+        twin = async_methods[name]
+        assert inspect.signature(method).parameters.keys() == (
+            inspect.signature(twin).parameters.keys()
+        ), name
+        for parameter in inspect.signature(method).parameters.values():
+            other = inspect.signature(twin).parameters[parameter.name]
+            assert (parameter.default, parameter.kind) == (other.default, other.kind)
+        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), name
+    assert inspect.signature(Client).parameters == inspect.signature(AsyncClient).parameters
+
+
+def test_async_wait_follows_the_same_schedule_as_sync(
+    api: LocalAPI, clock: LinkedClock
+) -> None:
+    polling = Polling(jitter=0)
+    sync_job = api.create_job(duration=12.0, progress_steps=4, pending=1.0)
+    with Client(
+        api_key=api.api_key, base_url=api.base_url, clock=clock, polling=polling
+    ) as client:
+        client.wait(sync_job)
+    sync_sleeps, clock.sleeps = clock.sleeps, []
+
+    async_job = api.create_job(duration=12.0, progress_steps=4, pending=1.0)
+    job = run(api, clock, lambda client: client.wait(async_job), polling)
+
+    assert job.status == KnownJobStatus.COMPLETED
+    assert clock.sleeps == pytest.approx(sync_sleeps, abs=1e-6)
+
+
+def test_async_wait_raises_the_same_typed_errors(
+    api: LocalAPI, clock: LinkedClock
+) -> None:
+    failed = api.create_job(duration=1.0, outcome="failed", error_code="no_form_fields")
+    slow = api.create_job(duration=100.0)
+
+    with pytest.raises(JobFailedError) as caught:
+        run(api, clock, lambda client: client.wait(failed))
+    assert caught.value.code == "no_form_fields"
+
+    with pytest.raises(WaitTimeoutError) as timed_out:
+        run(api, clock, lambda client: client.wait(slow, timeout=4))
+    assert timed_out.value.job is not None
+
+    with pytest.raises(NotFoundError):
+        run(api, clock, lambda client: client.get_job(uuid.uuid4()))
+
+
+def test_async_wait_honours_retry_after(api: LocalAPI, clock: LinkedClock) -> None:
+    job_id = api.create_job(duration=3.0)
+    api.inject(Fault("status", path=f"/v1/jobs/{job_id}", status=429, retry_after=2))
+
+    run(api, clock, lambda client: client.wait(job_id))
+
+    assert clock.sleeps[0] >= 2.0
+
+
+def test_cancelling_an_async_wait_leaves_nothing_running(api: LocalAPI) -> None:
+    job_id = api.create_job(duration=3600.0)
+    path = f"/v1/jobs/{job_id}"
+
+    async def main() -> set[asyncio.Task[Any]]:
+        async with AsyncClient(
+            api_key=api.api_key, base_url=api.base_url, polling=FAST_POLLING
+        ) as client:
+            task = asyncio.create_task(client.wait(job_id))
+            await asyncio.sleep(0.15)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    assert run_loop(main()) == set()
+    looks = api.stats()["by_path"][path]
+    assert looks >= 2
+    time.sleep(0.1)
+    assert api.stats()["by_path"][path] == looks
+
+
+def test_cancelling_an_async_wait_mid_request_is_prompt(api: LocalAPI) -> None:
+    job_id = api.create_job(duration=3600.0)
+    api.inject(Fault("latency", path=f"/v1/jobs/{job_id}", delay=2.0))
+
+    async def main() -> float:
+        async with AsyncClient(api_key=api.api_key, base_url=api.base_url) as client:
+            task = asyncio.create_task(client.wait(job_id))
+            await asyncio.sleep(0.1)
+            started = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return time.monotonic() - started
+
+    assert run_loop(main()) < 0.5
+
+
+def run_loop(coroutine: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await coroutine
+
+    return asyncio.run(main())
+
+
+def test_wait_many_yields_outcomes_as_jobs_finish_without_cancelling_the_rest(
+    api: LocalAPI, clock: LinkedClock
+) -> None:
+    slow = api.create_job(duration=9.0)
+    failed = api.create_job(duration=3.0, outcome="failed", error_code="no_form_fields")
+    fast = api.create_job(duration=1.0)
+    missing = str(uuid.uuid4())
+    timed_out = api.create_job(duration=500.0)
+
+    async def body(client: AsyncClient) -> list[Any]:
+        ids = [slow, failed, fast, missing, timed_out]
+        return [outcome async for outcome in client.wait_many(ids, timeout=30)]
+
+    outcomes = run(api, clock, body)
+
+    order = [str(outcome.job_id) for outcome in outcomes]
+    assert order == [missing, fast, failed, slow, timed_out]
+    errors = {str(outcome.job_id): type(outcome.error) for outcome in outcomes}
+    assert errors == {
+        slow: type(None),
+        fast: type(None),
+        failed: JobFailedError,
+        missing: NotFoundError,
+        timed_out: WaitTimeoutError,
+    }
+    last_seen = {str(o.job_id): o.job for o in outcomes}
+    assert last_seen[timed_out] is not None
+    assert last_seen[timed_out].status == KnownJobStatus.PROCESSING
+
+
+def test_wait_many_bounds_concurrency(api: LocalAPI, clock: LinkedClock) -> None:
+    long_one = api.create_job(duration=8.0)
+    long_two = api.create_job(duration=8.0)
+    short = api.create_job(duration=1.0)
+
+    async def body(client: AsyncClient) -> list[Any]:
+        ids = [long_one, long_two, short]
+        return [o async for o in client.wait_many(ids, concurrency=2)]
+
+    outcomes = run(api, clock, body)
+
+    assert str(outcomes[0].job_id) in (long_one, long_two)
+    assert api.stats()["by_path"][f"/v1/jobs/{short}"] == 1
+
+
+def test_a_429_on_one_job_pauses_polling_of_all_jobs(
+    api: LocalAPI, clock: LinkedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [api.create_job(duration=6.0, progress_steps=3) for _ in range(4)]
+    api.inject(Fault("status", path="/v1/jobs/*", status=429, retry_after=2))
+    sent: list[tuple[float, str]] = []
+
+    class Stamp(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "-> " in record.getMessage():
+                sent.append((clock.monotonic(), record.getMessage()))
+
+    handler = Stamp(level=logging.DEBUG)
+    logger = logging.getLogger("qomplement_jobs._client")
+    logger.addHandler(handler)
+    caplog.set_level(logging.DEBUG, logger="qomplement_jobs")
+    try:
+
+        async def body(client: AsyncClient) -> list[Any]:
+            return [o async for o in client.wait_many(ids, concurrency=4)]
+
+        outcomes = run(api, clock, body)
+    finally:
+        logger.removeHandler(handler)
+
+    assert all(outcome.ok for outcome in outcomes)
+    limited = [at for at, message in sent if message.endswith("-> 429")]
+    assert len(limited) == 1
+    # Requests already in flight answer at the same instant; no new one is
+    # sent by any task until the pause is over.
+    assert all(at == limited[0] or at >= limited[0] + 2.0 for at, _ in sent)
+    assert api.stats()["429"] == 1
+
+
+def test_leaving_wait_many_early_cancels_every_task(
+    api: LocalAPI, clock: LinkedClock
+) -> None:
+    ids = [api.create_job(duration=d) for d in (1.0, 50.0, 60.0)]
+
+    async def body(client: AsyncClient) -> set[asyncio.Task[Any]]:
+        async with contextlib.aclosing(client.wait_many(ids)) as outcomes:
+            async for _ in outcomes:
+                break
+        return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+    assert run(api, clock, body) == set()
+
+
+def test_async_iter_jobs_matches_sync(api: LocalAPI, client: Client, clock: Any) -> None:
+    expected = [job.id for job in client.iter_jobs(page_size=9)]
+
+    async def body(client: AsyncClient) -> list[Job]:
+        return [job async for job in client.iter_jobs(page_size=9)]
+
+    assert [job.id for job in run(api, clock, body)] == expected
+
+
+def test_async_download_matches_sync(
+    api: LocalAPI, client: Client, clock: Any, tmp_path: Path
+) -> None:
+    job_id = api.create_job(duration=0.0, file_size=500_000, filename="ünïcode.pdf")
+    expected = client.download_bytes(job_id)
+    reports: list[int] = []
+
+    async def body(client: AsyncClient) -> tuple[Path, bytes, bytes]:
+        path = await client.download(
+            job_id, tmp_path, on_progress=lambda done, _: reports.append(done)
+        )
+        whole = await client.download_bytes(job_id)
+        chunks = b"".join([chunk async for chunk in client.iter_download(job_id)])
+        return path, whole, chunks
+
+    path, whole, chunks = run(api, clock, body)
+
+    assert path == tmp_path / "ünïcode.pdf"
+    assert path.read_bytes() == whole == chunks == expected
+    assert reports[-1] == 500_000
+
+
+def test_async_download_cut_mid_body_leaves_no_file(
+    api: LocalAPI, clock: Any, tmp_path: Path
+) -> None:
+    job_id = api.create_job(duration=0.0, file_size=1_000_000)
+    api.inject(Fault("truncate", path=f"/v1/jobs/{job_id}/download"))
+
+    with pytest.raises(DownloadIncompleteError):
+        run(api, clock, lambda client: client.download(job_id, tmp_path / "f.pdf"))
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancelling_an_async_download_leaves_no_file(api: LocalAPI, tmp_path: Path) -> None:
+    job_id = api.create_job(duration=0.0, file_size=1_000_000)
+    api.inject(
+        Fault("stall", path=f"/v1/jobs/{job_id}/download", after_bytes=200_000, delay=3.0)
+    )
+
+    async def main() -> None:
+        async with AsyncClient(api_key=api.api_key, base_url=api.base_url) as client:
+            task = asyncio.create_task(client.download(job_id, tmp_path))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    run_loop(main())
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_async_client_fetches_a_sample_job(api: LocalAPI, clock: Any) -> None:
+    job = run(api, clock, lambda client: client.get_job(SAMPLE_FILL_PDF_JOB_ID))
+    assert job.status == KnownJobStatus.COMPLETED
