@@ -17,6 +17,7 @@ Redocly logo in the sidebar, is replaced by an inline image.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import logging
@@ -43,6 +44,7 @@ PAGE_TITLE = "qomplement Jobs API reference"
 
 # Written into node_modules after `npm ci`: the digest of the lock file it used.
 _LOCK_STAMP = NODE_MODULES / ".qomplement-lock-sha256"
+_NPM_LOCK = ROOT / "build" / ".npm-ci.lock"
 
 # Redoc's sidebar shows the Redocly logo from a CDN; the page must load nothing
 # from outside, so the build swaps these addresses for inline images.
@@ -127,6 +129,16 @@ def ensure_node_modules() -> None:
     if npm is None:
         raise DocsError("npm is not installed; run scripts/setup_system.sh")
 
+    # Parallel test workers may all find node_modules stale; one installs.
+    _NPM_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with _NPM_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not node_modules_current():
+            _npm_ci(npm)
+
+
+def _npm_ci(npm: str) -> None:
+    """Install node_modules from package-lock.json and stamp it."""
     logger.info("installing Redocly CLI with npm ci")
     completed = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund"],

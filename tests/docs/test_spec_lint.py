@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from docs_support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 Spec = dict[str, Any]
 
 
