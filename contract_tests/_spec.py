@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,20 +39,14 @@ def raw_spec() -> dict[str, Any]:
     return loaded
 
 
-def _rate_limit(max_rps: float) -> str:
-    """Express ``max_rps`` in schemathesis' ``N/unit`` notation, never faster."""
-    if max_rps >= 1:
-        return f"{math.floor(max_rps)}/s"
-    return f"{max(1, math.floor(max_rps * 60))}/m"
-
-
 def schemathesis_config(
     *, max_examples: int, target: Target | None
 ) -> SchemathesisConfig:
     """Build the run's configuration: every check, every phase, both data modes.
 
-    ``target`` is the running service when one is named (its rate cap applies
-    to schemathesis' own follow-up requests too); ``None`` for the local API.
+    ``target`` is the running service when one is named, ``None`` for the
+    local API. The request rate is not set here: ``Target.bind`` hands
+    schemathesis the target's pacer.
     """
     coverage: dict[str, Any] = {"enabled": True}
     if target is not None and not target.is_local:
@@ -82,8 +75,6 @@ def schemathesis_config(
         },
         "request-timeout": 30,
     }
-    if target is not None and target.max_rps:
-        data["rate-limit"] = _rate_limit(target.max_rps)
     return SchemathesisConfig.from_dict(data)
 
 

@@ -19,12 +19,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
+from pyrate_limiter import Limiter
 
 if TYPE_CHECKING:
     from schemathesis import Case, Response
+    from schemathesis.schemas import BaseSchema
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +36,12 @@ MAX_RPS_VARIABLE = "QOMPLEMENT_MAX_RPS"
 MAX_EXAMPLES_VARIABLE = "QOMPLEMENT_MAX_EXAMPLES"
 
 DEFAULT_MAX_RPS = 2.0
-# Each generated case sends one request, plus up to two more when `ignored_auth`
-# probes the operation without and with a wrong key; this many per operation keeps
-# the default run against the local API well under a minute on two cores.
-DEFAULT_MAX_EXAMPLES = 40
+# Generated examples per operation (the examples and coverage phases add their
+# own cases on top). Against the local API, 100 keep the whole main job near ten
+# seconds on two cores; a running service is asked far less, as each request
+# there costs half a second of pacing.
+DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_REMOTE_MAX_EXAMPLES = 20
 # A `429` is retried this many times at most, and no single wait lasts longer.
 MAX_RATE_LIMIT_RETRIES = 5
 MAX_RETRY_AFTER_SECONDS = 60.0
@@ -45,6 +49,19 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 
 REDACTED = "[REDACTED]"
 _BEARER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?bearer\s+)[^\s'\"]+")
+
+
+class _Answer(Protocol):
+    """What the pacing needs of an HTTP answer, whichever library made it."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+
+AnswerT = TypeVar("AnswerT", bound=_Answer)
 
 
 class TargetConfigError(Exception):
@@ -85,6 +102,31 @@ class Pacer:
         """Send nothing for ``seconds`` from now (a server asked us to wait)."""
         with self._lock:
             self._next_at = max(self._next_at, self._clock() + seconds)
+
+
+class PacerLimiter(Limiter):
+    """Schemathesis' rate limiter, replaced by a :class:`Pacer`.
+
+    Schemathesis sends some requests of its own (``ignored_auth`` probes the
+    operation without the key and with a wrong one) and paces them, like every
+    request it sends, through its configured limiter; handing it the target's
+    pacer puts those requests on the same schedule as all the others.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        # No buckets: the pacer does all the limiting.
+        self.pacer = pacer
+
+    def try_acquire(
+        self,
+        name: str = "pyrate",
+        weight: int = 1,
+        blocking: bool = True,
+        timeout: int | float = -1,
+    ) -> bool:
+        """Wait for the pacer's next slot."""
+        self.pacer.wait()
+        return True
 
 
 def retry_after_seconds(headers: Mapping[str, Any]) -> float:
@@ -135,6 +177,16 @@ class Target:
         """Whether requests other than ``GET`` must never be sent."""
         return not self.is_local
 
+    def bind(self, schema: BaseSchema) -> None:
+        """Send ``schema``'s requests (probes included) here, on this pacer."""
+        schema.config.update(base_url=self.base_url)
+        schema.config.rate_limit = PacerLimiter(self.pacer)
+
+    def _paces(self, schema: BaseSchema) -> bool:
+        """Whether schemathesis paces ``schema``'s requests with our pacer."""
+        limiter = schema.config.rate_limit
+        return isinstance(limiter, PacerLimiter) and limiter.pacer is self.pacer
+
     def redact(self, text: str) -> str:
         """Return ``text`` with the key and any bearer credential blanked out."""
         if self.api_key:
@@ -159,18 +211,46 @@ class Target:
         headers = {**kwargs.pop("headers", {}), **self.auth_headers}
         kwargs.pop("base_url", None)
         kwargs.setdefault("timeout", REQUEST_TIMEOUT_SECONDS)
-        response: Response | None = None
-        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-            self.pacer.wait()
-            response = case.call(base_url=self.base_url, headers=headers, **kwargs)
-            self.examples[case.operation.label] += 1
-            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
-                break
-            delay = retry_after_seconds(response.headers)
-            logger.debug("429 from %s: retrying in %.1f s", case.operation.label, delay)
+        return self.politely(
+            lambda: case.call(base_url=self.base_url, headers=headers, **kwargs),
+            case.operation.label,
+            self.examples,
+            paced_by_sender=self._paces(case.operation.schema),
+        )
+
+    def politely(
+        self,
+        send: Callable[[], AnswerT],
+        operation: str,
+        counter: Counter[str],
+        *,
+        paced_by_sender: bool = False,
+    ) -> AnswerT:
+        """Call ``send`` in a paced slot; after a ``429``, wait and send again.
+
+        Each wait is the answer's ``Retry-After`` (bounded), held for every
+        request, not just this one; after ``MAX_RATE_LIMIT_RETRIES`` retries
+        the ``429`` itself is returned. Each send counts once in ``counter``.
+        ``paced_by_sender`` says ``send`` waits for the pacer itself.
+        """
+        for _ in range(MAX_RATE_LIMIT_RETRIES):
+            if not paced_by_sender:
+                self.pacer.wait()
+            answer = send()
+            counter[operation] += 1
+            if answer.status_code != 429:
+                return answer
+            delay = retry_after_seconds(answer.headers)
+            logger.debug("429 from %s: retrying in %.1f s", operation, delay)
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
             self.pacer.hold(delay)
-        assert response is not None
-        return response
+        if not paced_by_sender:
+            self.pacer.wait()
+        answer = send()
+        counter[operation] += 1
+        return answer
 
     @contextmanager
     def client(self) -> Iterator[TargetClient]:
@@ -205,19 +285,13 @@ class TargetClient:
         response. ``operation`` (e.g. ``GET /v1/jobs``) is what the request
         counts towards.
         """
-        response: httpx.Response | None = None
-        for attempt in range(MAX_RATE_LIMIT_RETRIES + 1):
-            self._target.pacer.wait()
+
+        def send() -> httpx.Response:
             request = self._http.build_request("GET", path, params=params)
             self.last_request = request
-            response = self._http.send(request, stream=stream)
-            self._target.requests[operation] += 1
-            if response.status_code != 429 or attempt == MAX_RATE_LIMIT_RETRIES:
-                break
-            response.close()
-            self._target.pacer.hold(retry_after_seconds(response.headers))
-        assert response is not None
-        return response
+            return self._http.send(request, stream=stream)
+
+        return self._target.politely(send, operation, self._target.requests)
 
 
 def _positive_float(name: str, raw: str) -> float:
@@ -233,11 +307,15 @@ def _positive_float(name: str, raw: str) -> float:
 def max_examples_from_env(environ: Mapping[str, str] = os.environ) -> int:
     """Return the examples to generate per operation (``QOMPLEMENT_MAX_EXAMPLES``).
 
+    The default is smaller for a running service than for the local API.
+
     Raises:
         TargetConfigError: if the variable is set but not a positive integer.
     """
     raw = environ.get(MAX_EXAMPLES_VARIABLE, "").strip()
     if not raw:
+        if environ.get(BASE_URL_VARIABLE, "").strip():
+            return DEFAULT_REMOTE_MAX_EXAMPLES
         return DEFAULT_MAX_EXAMPLES
     if not raw.isdigit() or int(raw) < 1:
         raise TargetConfigError(

@@ -102,7 +102,7 @@ def target(pytestconfig: pytest.Config, recorder: CheckRecorder) -> Iterator[Tar
 def _bind_schema(target: Target, recorder: CheckRecorder) -> None:
     """Point the shared schema at ``target`` and record its check results."""
     schema = contract_schema()
-    schema.config.update(base_url=target.base_url)
+    target.bind(schema)
 
     def after_validate(context: Any, case: Any, response: Any, results: Any) -> None:
         for result in results:

@@ -107,8 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-examples",
         type=int,
-        help=f"generated examples per operation (default: ${MAX_EXAMPLES_VARIABLE} "
-        "or 40)",
+        help=f"generated examples per operation (default: ${MAX_EXAMPLES_VARIABLE}, "
+        "else 100 for the local API and 20 for a running service)",
     )
     parser.add_argument(
         "--max-rps",
