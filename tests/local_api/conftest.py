@@ -51,6 +51,23 @@ def client(api: LocalAPI) -> Iterator[httpx.Client]:
         yield http
 
 
+@pytest.fixture(scope="module")
+def shared_api() -> Iterator[LocalAPI]:
+    """One server for a module's tests that change nothing (no jobs, no time)."""
+    with serve(clock=ManualClock(start=1_000.0)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared_client(shared_api: LocalAPI) -> Iterator[httpx.Client]:
+    """An httpx client of :func:`shared_api` sending its valid key."""
+    headers = {"Authorization": f"Bearer {shared_api.api_key}"}
+    with httpx.Client(
+        base_url=shared_api.base_url, headers=headers, timeout=10.0
+    ) as http:
+        yield http
+
+
 @pytest.fixture(scope="session")
 def check_schema() -> SchemaCheck:
     """Return ``check(instance, name)``: validate against a spec component schema.

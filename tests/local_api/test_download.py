@@ -45,11 +45,11 @@ def completed_job(api: LocalAPI, clock: ManualClock, **arguments: Any) -> str:
 
 
 def test_fill_pdf_download_is_an_acroform_holding_the_reported_values(
-    client: httpx.Client,
+    shared_client: httpx.Client,
 ) -> None:
-    job = client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID}").json()
+    job = shared_client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID}").json()
 
-    response = client.get(job["result"]["download_url"])
+    response = shared_client.get(job["result"]["download_url"])
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/pdf"
@@ -70,11 +70,11 @@ def test_fill_pdf_download_is_an_acroform_holding_the_reported_values(
 
 
 def test_fill_excel_download_opens_with_the_written_cells(
-    client: httpx.Client,
+    shared_client: httpx.Client,
 ) -> None:
-    job = client.get(f"/v1/jobs/{SAMPLE_FILL_EXCEL_JOB_ID}").json()
+    job = shared_client.get(f"/v1/jobs/{SAMPLE_FILL_EXCEL_JOB_ID}").json()
 
-    response = client.get(f"/v1/jobs/{SAMPLE_FILL_EXCEL_JOB_ID}/download")
+    response = shared_client.get(f"/v1/jobs/{SAMPLE_FILL_EXCEL_JOB_ID}/download")
 
     assert response.status_code == 200
     assert response.headers["content-type"] == XLSX
@@ -259,9 +259,9 @@ def test_header_breaking_names_are_refused(api: LocalAPI) -> None:
 
 @pytest.mark.parametrize("job_id", [SAMPLE_PENDING_JOB_ID, SAMPLE_PROCESSING_JOB_ID])
 def test_unfinished_job_answers_409(
-    client: httpx.Client, check_schema: SchemaCheck, job_id: str
+    shared_client: httpx.Client, check_schema: SchemaCheck, job_id: str
 ) -> None:
-    response = client.get(f"/v1/jobs/{job_id}/download")
+    response = shared_client.get(f"/v1/jobs/{job_id}/download")
 
     assert response.status_code == 409
     assert response.json() == NOT_COMPLETED
@@ -281,9 +281,9 @@ def test_job_with_an_unknown_status_answers_409(
 
 @pytest.mark.parametrize("job_id", [SAMPLE_EXTRACT_JOB_ID, SAMPLE_FAILED_JOB_ID])
 def test_finished_job_without_a_file_answers_404_no_file(
-    client: httpx.Client, check_schema: SchemaCheck, job_id: str
+    shared_client: httpx.Client, check_schema: SchemaCheck, job_id: str
 ) -> None:
-    response = client.get(f"/v1/jobs/{job_id}/download")
+    response = shared_client.get(f"/v1/jobs/{job_id}/download")
 
     assert response.status_code == 404
     assert response.json() == NO_FILE
@@ -322,17 +322,17 @@ def test_file_expires_at_expires_at(
     assert job["result"]["expires_at"] is not None
 
 
-def test_sample_expired_job_answers_410(client: httpx.Client) -> None:
-    response = client.get(f"/v1/jobs/{SAMPLE_EXPIRED_JOB_ID}/download")
+def test_sample_expired_job_answers_410(shared_client: httpx.Client) -> None:
+    response = shared_client.get(f"/v1/jobs/{SAMPLE_EXPIRED_JOB_ID}/download")
 
     assert response.status_code == 410
     assert response.json() == EXPIRED
 
 
 def test_malformed_id_answers_422(
-    client: httpx.Client, check_schema: SchemaCheck
+    shared_client: httpx.Client, check_schema: SchemaCheck
 ) -> None:
-    response = client.get("/v1/jobs/12345/download")
+    response = shared_client.get("/v1/jobs/12345/download")
 
     assert response.status_code == 422
     check_schema(response.json(), "HTTPValidationError")

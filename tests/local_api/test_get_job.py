@@ -42,9 +42,9 @@ def parse_time(value: str) -> datetime:
 
 
 def test_sample_fill_pdf_job_is_completed_with_a_typed_result(
-    client: httpx.Client, check_schema: SchemaCheck
+    shared_client: httpx.Client, check_schema: SchemaCheck
 ) -> None:
-    response = client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID}")
+    response = shared_client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID}")
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -105,10 +105,10 @@ def test_job_moves_from_pending_through_processing_with_rising_progress(
 
 
 def test_pending_job_has_no_start_and_processing_job_no_end(
-    client: httpx.Client,
+    shared_client: httpx.Client,
 ) -> None:
-    pending = client.get(f"/v1/jobs/{SAMPLE_PENDING_JOB_ID}").json()
-    processing = client.get(f"/v1/jobs/{SAMPLE_PROCESSING_JOB_ID}").json()
+    pending = shared_client.get(f"/v1/jobs/{SAMPLE_PENDING_JOB_ID}").json()
+    processing = shared_client.get(f"/v1/jobs/{SAMPLE_PROCESSING_JOB_ID}").json()
 
     assert pending["status"] == "pending"
     assert pending["started_at"] is None and pending["completed_at"] is None
@@ -214,9 +214,9 @@ def test_created_at_follows_the_clock(
 
 
 def test_unknown_job_answers_404(
-    client: httpx.Client, check_schema: SchemaCheck
+    shared_client: httpx.Client, check_schema: SchemaCheck
 ) -> None:
-    response = client.get(f"/v1/jobs/{uuid.uuid4()}")
+    response = shared_client.get(f"/v1/jobs/{uuid.uuid4()}")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Job not found"}
@@ -240,9 +240,9 @@ def test_another_keys_job_answers_404(api: LocalAPI, client: httpx.Client) -> No
 
 
 def test_malformed_job_id_answers_fastapis_422(
-    client: httpx.Client, check_schema: SchemaCheck
+    shared_client: httpx.Client, check_schema: SchemaCheck
 ) -> None:
-    response = client.get("/v1/jobs/not-a-uuid")
+    response = shared_client.get("/v1/jobs/not-a-uuid")
 
     assert response.status_code == 422
     body = response.json()
@@ -254,9 +254,11 @@ def test_malformed_job_id_answers_fastapis_422(
     assert error["msg"].startswith("Input should be a valid UUID")
 
 
-def test_uppercase_and_undashed_ids_find_the_same_job(client: httpx.Client) -> None:
-    upper = client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID.upper()}")
-    plain = client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID.replace('-', '')}")
+def test_uppercase_and_undashed_ids_find_the_same_job(
+    shared_client: httpx.Client,
+) -> None:
+    upper = shared_client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID.upper()}")
+    plain = shared_client.get(f"/v1/jobs/{SAMPLE_FILL_PDF_JOB_ID.replace('-', '')}")
 
     assert upper.status_code == plain.status_code == 200
     assert upper.json()["id"] == plain.json()["id"] == SAMPLE_FILL_PDF_JOB_ID
@@ -285,7 +287,7 @@ ENDPOINTS = [
     ],
 )
 def test_missing_malformed_or_unknown_key_answers_401(
-    api: LocalAPI,
+    shared_api: LocalAPI,
     path: str,
     authorization: str | None,
     detail: str,
@@ -293,7 +295,7 @@ def test_missing_malformed_or_unknown_key_answers_401(
 ) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
 
-    response = httpx.get(api.base_url + path, headers=headers)
+    response = httpx.get(shared_api.base_url + path, headers=headers)
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
@@ -302,9 +304,10 @@ def test_missing_malformed_or_unknown_key_answers_401(
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
-def test_revoked_key_answers_403(api: LocalAPI, path: str) -> None:
+def test_revoked_key_answers_403(shared_api: LocalAPI, path: str) -> None:
     response = httpx.get(
-        api.base_url + path, headers={"Authorization": f"Bearer {api.revoked_key}"}
+        shared_api.base_url + path,
+        headers={"Authorization": f"Bearer {shared_api.revoked_key}"},
     )
 
     assert response.status_code == 403
@@ -326,7 +329,7 @@ def test_scheme_is_case_insensitive_and_new_keys_work(api: LocalAPI) -> None:
     assert gone.status_code == 403
 
 
-def test_key_is_checked_before_the_job_id(api: LocalAPI) -> None:
-    response = httpx.get(f"{api.base_url}/v1/jobs/not-a-uuid")
+def test_key_is_checked_before_the_job_id(shared_api: LocalAPI) -> None:
+    response = httpx.get(f"{shared_api.base_url}/v1/jobs/not-a-uuid")
 
     assert response.status_code == 401

@@ -31,9 +31,9 @@ def walk(client: httpx.Client, limit: int, **filters: str) -> list[dict[str, Any
 
 @pytest.mark.parametrize("limit", [1, 7, 20, 44, 45, 100])
 def test_pages_cover_every_job_once_with_consistent_totals(
-    client: httpx.Client, limit: int
+    shared_client: httpx.Client, limit: int
 ) -> None:
-    pages = walk(client, limit)
+    pages = walk(shared_client, limit)
 
     ids = [job["id"] for page in pages for job in page["jobs"]]
     assert len(ids) == len(set(ids)) == SAMPLE_TOTAL
@@ -43,14 +43,14 @@ def test_pages_cover_every_job_once_with_consistent_totals(
         assert len(page["jobs"]) == min(limit, SAMPLE_TOTAL - offset)
         assert page["has_more"] == (offset + len(page["jobs"]) < SAMPLE_TOTAL)
         offset += len(page["jobs"])
-    everything = client.get("/v1/jobs", params={"limit": 100}).json()
+    everything = shared_client.get("/v1/jobs", params={"limit": 100}).json()
     assert [job["id"] for job in everything["jobs"]] == ids
 
 
 def test_list_is_newest_first_then_by_id_and_matches_the_schema(
-    client: httpx.Client, check_schema: SchemaCheck
+    shared_client: httpx.Client, check_schema: SchemaCheck
 ) -> None:
-    body = client.get("/v1/jobs", params={"limit": 100}).json()
+    body = shared_client.get("/v1/jobs", params={"limit": 100}).json()
 
     check_schema(body, "JobList")
     keys = [(job["created_at"], job["id"]) for job in body["jobs"]]
@@ -60,19 +60,19 @@ def test_list_is_newest_first_then_by_id_and_matches_the_schema(
     assert len(set(created)) == SAMPLE_TOTAL - 1
 
 
-def test_default_page_is_twenty_jobs(client: httpx.Client) -> None:
-    body = client.get("/v1/jobs").json()
+def test_default_page_is_twenty_jobs(shared_client: httpx.Client) -> None:
+    body = shared_client.get("/v1/jobs").json()
 
     assert len(body["jobs"]) == 20
     assert body["total"] == SAMPLE_TOTAL
     assert body["has_more"] is True
 
 
-def test_listed_jobs_equal_the_single_job_bodies(client: httpx.Client) -> None:
-    listed = client.get("/v1/jobs", params={"limit": 5}).json()["jobs"]
+def test_listed_jobs_equal_the_single_job_bodies(shared_client: httpx.Client) -> None:
+    listed = shared_client.get("/v1/jobs", params={"limit": 5}).json()["jobs"]
 
     for job in listed:
-        assert client.get(f"/v1/jobs/{job['id']}").json() == job
+        assert shared_client.get(f"/v1/jobs/{job['id']}").json() == job
 
 
 def test_new_job_comes_first(api: LocalAPI, client: httpx.Client) -> None:
@@ -99,16 +99,16 @@ def test_new_job_comes_first(api: LocalAPI, client: httpx.Client) -> None:
     ],
 )
 def test_filters_select_exactly_the_matching_jobs(
-    client: httpx.Client, filters: dict[str, str]
+    shared_client: httpx.Client, filters: dict[str, str]
 ) -> None:
-    everything = client.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+    everything = shared_client.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
     expected = [
         job["id"]
         for job in everything
         if all(job[name] == value for name, value in filters.items())
     ]
 
-    pages = walk(client, 3, **filters)
+    pages = walk(shared_client, 3, **filters)
 
     assert expected
     assert [job["id"] for page in pages for job in page["jobs"]] == expected
@@ -159,13 +159,13 @@ def test_each_key_lists_only_its_own_jobs(api: LocalAPI) -> None:
     ],
 )
 def test_invalid_query_answers_fastapis_422(
-    client: httpx.Client,
+    shared_client: httpx.Client,
     check_schema: SchemaCheck,
     params: dict[str, Any],
     location: list[str],
     error_type: str,
 ) -> None:
-    response = client.get("/v1/jobs", params=params)
+    response = shared_client.get("/v1/jobs", params=params)
 
     assert response.status_code == 422
     body = response.json()
@@ -198,15 +198,15 @@ def test_invalid_query_answers_fastapis_422(
         "/v1/jobs/",
     ],
 )
-def test_odd_inputs_never_answer_5xx(client: httpx.Client, url: str) -> None:
-    response = client.get(url)
+def test_odd_inputs_never_answer_5xx(shared_client: httpx.Client, url: str) -> None:
+    response = shared_client.get(url)
 
     assert response.status_code < 500, response.text
     if not response.is_redirect:
         assert response.headers["content-type"].startswith("application/")
 
 
-def test_huge_offset_gives_an_empty_last_page(client: httpx.Client) -> None:
-    body = client.get("/v1/jobs", params={"offset": 10**30, "limit": 100}).json()
+def test_huge_offset_gives_an_empty_last_page(shared_client: httpx.Client) -> None:
+    body = shared_client.get("/v1/jobs", params={"offset": 10**30, "limit": 100}).json()
 
     assert body == {"jobs": [], "total": SAMPLE_TOTAL, "has_more": False}
