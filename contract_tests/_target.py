@@ -79,7 +79,7 @@ class Pacer:
         max_rps: float | None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self._interval = 1.0 / max_rps if max_rps else 0.0
         self._clock = clock

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Turn test outcomes into check outcomes where no check recorded them.
 
     A test whose failure a check already recorded (schemathesis' hook, a
@@ -170,7 +170,8 @@ def pytest_runtest_makereport(
     if report.passed and (marker is None or report.when != "call"):
         return report
     message = _message(report)
-    newly_failed = recorder.failed_since(item.stash.get(FAILURES_BEFORE_KEY, {}))
+    before: dict[tuple[str, str], int] = item.stash.get(FAILURES_BEFORE_KEY, {})
+    newly_failed = recorder.failed_since(before)
     if marker is not None:
         operation, check = marker.args
         if report.skipped:

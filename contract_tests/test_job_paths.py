@@ -320,7 +320,9 @@ def test_jobs_without_a_file_refuse_the_download(
         if listed["status"] not in LIFECYCLE or listed["type"] not in TYPES:
             continue
         job = _current(client, job_id)
-        expected = _refusal_expected(job, now) if job else None
+        if job is None:
+            continue
+        expected = _refusal_expected(job, now)
         if expected is None or tried.get(expected[0], 0) >= REFUSALS_PER_KIND:
             continue
         kind, status_code, code = expected

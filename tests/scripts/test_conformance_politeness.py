@@ -35,6 +35,7 @@ from contract_tests._target import (  # noqa: E402
     MAX_RATE_LIMIT_RETRIES,
     MAX_RETRY_AFTER_SECONDS,
     Pacer,
+    PacerLimiter,
     Target,
     TargetConfigError,
     max_examples_from_env,
@@ -213,8 +214,10 @@ def test_bound_schema_paces_its_own_requests_with_the_target_pacer() -> None:
     schema = load_schema(schemathesis_config(max_examples=5, target=target))
 
     target.bind(schema)
+    limiter = schema.config.rate_limit
+    assert isinstance(limiter, PacerLimiter)
     for _ in range(3):
-        assert schema.config.rate_limit.try_acquire("127.0.0.1:1")
+        assert limiter.try_acquire("127.0.0.1:1")
 
     assert schema.get_base_url() == "http://127.0.0.1:1"
     assert clock.now - 100.0 == pytest.approx(0.2)
