@@ -57,6 +57,8 @@ class ExpectedOperation:
 
     operation_id: str
     summary: str
+    tag: str
+    parameter_examples: dict[str, list[Any]]
     request_examples: Examples
     responses: dict[str, ExpectedResponse]
 
@@ -98,6 +100,14 @@ def _expected_operation(spec: Spec, operation: dict[str, Any]) -> ExpectedOperat
                 for media, body in response.get("content", {}).items()
             },
         )
+    parameter_examples = {}
+    for parameter in operation.get("parameters", []):
+        parameter = _resolve(spec, parameter)
+        examples = parameter.get("examples", {}).values()
+        values = [_resolve(spec, example)["value"] for example in examples]
+        if "example" in parameter:
+            values.append(parameter["example"])
+        parameter_examples[parameter["name"]] = values
     request_body = _resolve(spec, operation.get("requestBody", {}))
     request_examples: Examples = {}
     for body in request_body.get("content", {}).values():
@@ -105,6 +115,8 @@ def _expected_operation(spec: Spec, operation: dict[str, Any]) -> ExpectedOperat
     return ExpectedOperation(
         operation_id=operation["operationId"],
         summary=operation["summary"],
+        tag=operation["tags"][0],
+        parameter_examples=parameter_examples,
         request_examples=request_examples,
         responses=responses,
     )
@@ -213,7 +225,7 @@ def _open_operation(page: Any, operation: ExpectedOperation) -> Any:
     )
     if not item.is_visible():
         page.locator(".menu-item-type-group").filter(
-            has=page.get_by_text("jobs", exact=True)
+            has=page.get_by_text(operation.tag, exact=True)
         ).first.click()
     href = item.locator("a").first.get_attribute("href")
     assert href is not None
@@ -326,6 +338,14 @@ def test_reference_page_shows_every_operation_example_and_response(
     page.get_by_role("heading", name=re.compile(spec["info"]["title"])).wait_for()
     for operation in operations:
         section = _open_operation(page, operation)
+        for name, values in operation.parameter_examples.items():
+            request = (
+                section.locator('[data-testid="middle-panel"]')
+                .filter(has_not=page.get_by_role("tablist", name="Response status"))
+                .filter(has=page.get_by_text(name, exact=True))
+            )
+            for value in values:
+                assert str(value) in request.inner_text(), (name, value)
         if operation.request_examples:
             payload = section.locator('[data-component-name="Panel/Panel"]').filter(
                 has=page.get_by_text("Payload", exact=True)
