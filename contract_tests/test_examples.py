@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -34,9 +33,9 @@ from qomplement_jobs_client.models import (
 )
 from qomplement_jobs_client.types import Unset
 
-from contract_tests._spec import ROOT, NamedExample, iter_named_examples, schema_errors
+from contract_tests._reference import EXAMPLES_DIR, no_reference_files, reference_files
+from contract_tests._spec import NamedExample, iter_named_examples, schema_errors
 
-EXAMPLES_DIR = ROOT.parent / "shared" / "reference" / "examples"
 GET = "GET /v1/jobs/{job_id}"
 WEBHOOK = "WEBHOOK jobFinished"
 
@@ -58,15 +57,7 @@ def _reference_files(check: str) -> list[Any]:
 
     When there is no file, one parameter stands for the missing folder.
     """
-    files = (
-        sorted(
-            path
-            for path in EXAMPLES_DIR.glob("*.json")
-            if not path.name.endswith(".abridged.json")
-        )
-        if EXAMPLES_DIR.is_dir()
-        else []
-    )
+    files = reference_files()
     if not files:
         return [
             pytest.param(
@@ -94,14 +85,7 @@ def _operation(path: Path) -> str:
 def _load(path: Path | None) -> tuple[Any, str, type[Job] | type[WebhookEvent]]:
     """Read an example file and name the schema and model it documents."""
     if path is None:
-        where = f"{EXAMPLES_DIR} (../shared/reference/examples/ from the repo root)"
-        if not EXAMPLES_DIR.is_dir():
-            message = f"reference examples folder {where} is absent"
-        else:
-            message = f"reference examples folder {where} holds no example"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        no_reference_files()
     for prefix, (pointer, model, _) in DOCUMENTED.items():
         if path.name.startswith(prefix):
             return json.loads(path.read_text(encoding="utf-8")), pointer, model
@@ -172,7 +156,7 @@ def test_completed_extract_and_fill_pdf_results_carry_their_values() -> None:
     extract_path = EXAMPLES_DIR / "job-completed-extract.json"
     fill_path = EXAMPLES_DIR / "job-completed-fill-pdf.json"
     if not (extract_path.is_file() and fill_path.is_file()):
-        _load(None)
+        no_reference_files()
     extract = Job.from_dict(json.loads(extract_path.read_text(encoding="utf-8")))
     fill = Job.from_dict(json.loads(fill_path.read_text(encoding="utf-8")))
 
