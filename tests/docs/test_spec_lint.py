@@ -38,17 +38,15 @@ def test_wrong_type_in_an_example_fails_the_lint_and_names_the_place(
 
     assert completed.returncode == 1
     assert re.search(
-        rf"\b{line}:\d+\s+error\s+qomplement/job-result-matches-type",
+        rf"\b{line}:\d+\s+error\s+no-invalid-media-type-examples",
         (completed.stdout),
     ), completed.stdout
-    assert [(p.rule, p.pointer, p.line) for p in problems] == [
-        (
-            "qomplement/job-result-matches-type",
-            "#/components/examples/JobCompletedExtract/value/result/confidence",
-            line,
-        )
+    pointer = "#/components/examples/JobCompletedExtract/value/result/confidence"
+    at_the_value = [p for p in problems if p.pointer == pointer]
+    assert [(p.rule, p.line) for p in at_the_value] == [
+        ("no-invalid-media-type-examples", line)
     ]
-    assert "`result.confidence` must be integer" in problems[0].message
+    assert "`confidence` property type must be integer" in at_the_value[0].message
 
 
 def _locate(spec: Spec, pointer: str) -> tuple[Any, str | int]:
@@ -196,9 +194,19 @@ BROKEN_SPECS: dict[str, tuple[Callable[[Spec], None], set[tuple[str, str]]]] = {
         ),
         {
             (
-                "qomplement/job-result-matches-type",
+                "no-invalid-media-type-examples",
                 f"{EXAMPLES}/WebhookCompletedFillPdf/value/data/result/fields_filled",
-            )
+            ),
+            # The same mistake seen from the enclosing result and job, through
+            # the spec's type-to-result condition.
+            (
+                "no-invalid-media-type-examples",
+                f"{EXAMPLES}/WebhookCompletedFillPdf/value/data/result",
+            ),
+            (
+                "no-invalid-media-type-examples",
+                f"{EXAMPLES}/WebhookCompletedFillPdf/value/data",
+            ),
         },
     ),
     "webhook-body-without-examples": (
