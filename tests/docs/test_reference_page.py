@@ -176,7 +176,7 @@ def browser(page_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        require(False, "playwright is not installed (tests/docs/requirements.txt)")
+        require(False, "playwright is not installed (requirements/dev.txt)")
 
     log = BrowserLog()
 
