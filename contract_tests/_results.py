@@ -12,7 +12,8 @@ The file written at the end of the session (JSON)::
     {"target": {...}, "examples": {"total": int, "by_operation": {...}},
      "results": [{"operation", "check", "status", "runs", "failures",
                   "failure": {"message", "method", "url", "curl",
-                              "status_code"} | null}],
+                              "status_code"} | null,
+                  "skip_reason": str | null}],
      "errors": [{"test", "message"}], "tests": {...}}
 """
 
@@ -77,6 +78,7 @@ class CheckOutcome:
             "runs": self.runs,
             "failures": self.failures,
             "failure": failure,
+            "skip_reason": self.message if self.status == SKIPPED else None,
         }
 
 

@@ -354,6 +354,16 @@ def print_verdict(console: Console, run: Run, elapsed: float) -> int:
 
     ran = [o for o in outcomes if o["status"] in ("passed", "failed")]
     skipped = [o for o in outcomes if o["status"] == "skipped"]
+    reasons: dict[str, list[str]] = {}
+    for outcome in skipped:
+        reason = outcome.get("skip_reason") or "no reason given"
+        reasons.setdefault(reason, []).append(
+            f"{outcome['operation']} · {outcome['check']}"
+        )
+    if reasons:
+        console.print()
+    for reason, where in reasons.items():
+        console.print(Text(f"SKIP {reason}: ", style="yellow") + Text(", ".join(where)))
     checks_run = len(ran) + len(run.steps)
     checks_failed = len(failures) + len(failed_steps)
     examples = results.get("examples", {}).get("total", 0)
