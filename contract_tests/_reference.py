@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -32,7 +33,7 @@ def reference_files(folder: Path | None = None) -> list[Path]:
     )
 
 
-def no_reference_files(folder: Path | None = None) -> None:
+def no_reference_files(folder: Path | None = None) -> NoReturn:
     """Skip the current test because ``folder`` holds no example; fail in CI.
 
     Raises:

@@ -9,12 +9,19 @@ last one is the smallest).
 
 The file written at the end of the session (JSON)::
 
-    {"target": {...}, "examples": {"total": int, "by_operation": {...}},
+    {"target": {"base_url", "kind"}, "max_examples": int,
+     "examples": {"total": int, "by_operation": {...}},
+     "explicit_requests": {"total": int, "by_operation": {...}},
+     "tests": {"passed", "failed", "skipped", "error"}, "exit_status": int,
+     "duration_s": float,
      "results": [{"operation", "check", "status", "runs", "failures",
                   "failure": {"message", "method", "url", "curl",
                               "status_code"} | null,
                   "skip_reason": str | null}],
-     "errors": [{"test", "message"}], "tests": {...}}
+     "errors": [{"test", "message"}]}
+
+``examples`` counts the generated cases schemathesis sent (stateful steps
+included), ``explicit_requests`` the explicit tests' own requests.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import json
 import shlex
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,7 +93,10 @@ _NO_REQUEST = RequestShown(method="", url="", curl="")
 
 
 def curl_line(
-    method: str, url: str, headers: Mapping[str, str], redact: Any = str
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    redact: Callable[[str], str] = str,
 ) -> str:
     """Return a curl command for a body-less request, keys redacted.
 
@@ -111,7 +121,7 @@ def shown_request(
     method: str,
     url: str,
     headers: Mapping[str, str],
-    redact: Any = str,
+    redact: Callable[[str], str] = str,
     status_code: int | None = None,
 ) -> RequestShown:
     """Describe a sent request for a report: URL and curl line, keys redacted."""
@@ -127,7 +137,7 @@ def shown_request(
 class CheckRecorder:
     """Collects check outcomes during a pytest session and writes them out."""
 
-    redact: Any = str
+    redact: Callable[[str], str] = str
     outcomes: dict[tuple[str, str], CheckOutcome] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     soft_failures: list[str] = field(default_factory=list)
@@ -137,10 +147,6 @@ class CheckRecorder:
         if key not in self.outcomes:
             self.outcomes[key] = CheckOutcome(operation=operation, check=check)
         return self.outcomes[key]
-
-    def declare(self, operation: str, check: str) -> None:
-        """Make a check appear in the results even if it never ran."""
-        self._outcome(operation, check)
 
     def passed(self, operation: str, check: str) -> None:
         """Record one passing run of ``check`` for ``operation``."""
