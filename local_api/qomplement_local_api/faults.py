@@ -22,7 +22,7 @@ import socket
 import struct
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -253,17 +253,17 @@ class ConnectionRegistry:
         self._lock = threading.Lock()
         self._transports: dict[tuple[str, int], asyncio.Transport] = {}
 
-    def add(self, client: tuple[str, int] | None, transport: asyncio.Transport) -> None:
+    def add(self, client: Sequence[Any] | None, transport: asyncio.Transport) -> None:
         """Remember the transport of the connection from ``client``."""
         if client is not None:
             with self._lock:
-                self._transports[tuple(client)] = transport  # type: ignore[assignment]
+                self._transports[_address(client)] = transport
 
-    def discard(self, client: tuple[str, int] | None) -> None:
+    def discard(self, client: Sequence[Any] | None) -> None:
         """Forget the connection from ``client``."""
         if client is not None:
             with self._lock:
-                self._transports.pop(tuple(client), None)  # type: ignore[arg-type]
+                self._transports.pop(_address(client), None)
 
     def get(self, scope: Scope) -> asyncio.Transport | None:
         """Return the transport the request in ``scope`` arrived on."""
@@ -271,7 +271,12 @@ class ConnectionRegistry:
         if client is None:
             return None
         with self._lock:
-            return self._transports.get(tuple(client))  # type: ignore[arg-type]
+            return self._transports.get(_address(client))
+
+
+def _address(client: Sequence[Any]) -> tuple[str, int]:
+    """Return a client address as a hashable (host, port) pair."""
+    return str(client[0]), int(client[1])
 
 
 class _Cut(Exception):

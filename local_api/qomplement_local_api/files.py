@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 
 from .jobs import Job, excel_cells, pdf_fields
 
