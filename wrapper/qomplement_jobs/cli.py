@@ -27,6 +27,7 @@ from rich.logging import RichHandler
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TaskID,
@@ -210,7 +211,7 @@ def _wait(client: Client, args: argparse.Namespace, out: Console, err: Console) 
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
         disable=args.quiet,

@@ -1,0 +1,183 @@
+"""The `qomplement` command, run in-process through `main()` and once as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from qomplement_jobs.cli import main
+from qomplement_local_api import (
+    SAMPLE_FAILED_JOB_ID,
+    SAMPLE_FILL_PDF_JOB_ID,
+    SAMPLE_PROCESSING_JOB_ID,
+    LocalAPI,
+    ManualClock,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def environment(api: LocalAPI, monkeypatch: pytest.MonkeyPatch) -> LocalAPI:
+    monkeypatch.setenv("QOMPLEMENT_API_KEY", api.api_key)
+    monkeypatch.setenv("QOMPLEMENT_BASE_URL", api.base_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    return api
+
+
+def test_get_prints_the_job_as_json(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["get", SAMPLE_FILL_PDF_JOB_ID]) == 0
+
+    job = json.loads(capsys.readouterr().out)
+    assert job["id"] == SAMPLE_FILL_PDF_JOB_ID
+    assert job["status"] == "completed"
+
+
+def test_list_prints_a_table(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--limit", "5"]) == 0
+
+    captured = capsys.readouterr()
+    assert "of" in captured.out and "jobs" in captured.out
+    assert captured.out.count("-4") + captured.out.count("-a") >= 5  # five UUID rows
+    assert "--offset 5" in captured.err
+
+
+def test_list_json_walks_every_page_with_all(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--json", "--limit", "1"]) == 0
+    total = json.loads(capsys.readouterr().out)["total"]
+
+    assert main(["list", "--json", "--all", "--limit", "10", "--status", "failed"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+
+    assert total > 20
+    assert listed["has_more"] is False
+    assert {job["status"] for job in listed["jobs"]} == {"failed"}
+
+
+def test_wait_exits_0_when_the_job_completed(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["wait", SAMPLE_FILL_PDF_JOB_ID]) == 0
+    assert f"Job {SAMPLE_FILL_PDF_JOB_ID} completed" in capsys.readouterr().out
+
+
+def test_wait_exits_1_when_the_job_failed(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["wait", SAMPLE_FAILED_JOB_ID, "--json"]) == 1
+    assert "no_form_fields" in capsys.readouterr().err
+
+
+def test_wait_exits_3_when_it_times_out(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["wait", SAMPLE_PROCESSING_JOB_ID, "--timeout", "0"]) == 3
+    assert "did not finish" in capsys.readouterr().err
+
+
+def test_wait_shows_progress_and_prints_the_job(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_id = environment.create_job(duration=3.0, progress_steps=3)
+    clock = environment.clock
+    assert isinstance(clock, ManualClock)
+    done = threading.Event()
+
+    def run_time_fast() -> None:
+        # The server's clock runs ten times faster than real time.
+        while not done.wait(0.01):
+            clock.advance(0.1)
+
+    runner = threading.Thread(target=run_time_fast)
+    runner.start()
+    try:
+        assert main(["wait", job_id, "--json", "--timeout", "30"]) == 0
+    finally:
+        done.set()
+        runner.join()
+
+    assert json.loads(capsys.readouterr().out)["status"] == "completed"
+
+
+def test_api_errors_exit_2(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["get", str(uuid.uuid4())]) == 2
+    assert "Job not found" in capsys.readouterr().err
+    assert main(["get", "not-a-uuid"]) == 2
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["list", "--status", "queued"]) == 2
+    assert main(["--help"]) == 0
+    assert "Exit codes" in capsys.readouterr().out
+
+
+def test_missing_key_exits_2_and_says_what_to_set(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["list"]) == 2
+    assert "QOMPLEMENT_API_KEY" in capsys.readouterr().err
+
+
+def test_download_writes_the_file_and_prints_its_path(
+    environment: LocalAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path)]) == 0
+
+    path = Path(capsys.readouterr().out.strip())
+    assert path == tmp_path / "filled_form.pdf"
+    assert path.read_bytes().startswith(b"%PDF")
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path)]) == 2
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path), "--overwrite"]) == 0
+
+
+def test_the_cli_never_prints_the_key(
+    environment: LocalAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = environment.api_key
+    for argv in (
+        ["-v", "get", SAMPLE_FILL_PDF_JOB_ID],
+        ["-v", "list", "--json"],
+        ["-v", "wait", SAMPLE_FAILED_JOB_ID],
+        ["-v", "download", SAMPLE_PROCESSING_JOB_ID, str(tmp_path)],
+        ["--api-key", environment.revoked_key, "get", SAMPLE_FILL_PDF_JOB_ID],
+    ):
+        main(argv)
+    captured = capsys.readouterr()
+    assert key not in captured.out + captured.err
+    assert environment.revoked_key not in captured.out + captured.err
+
+
+def test_the_console_script_runs_as_a_process(environment: LocalAPI) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            str(REPO / part) for part in ("generated", "wrapper", "local_api")
+        ),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "qomplement_jobs.cli", "get", SAMPLE_FILL_PDF_JOB_ID],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == SAMPLE_FILL_PDF_JOB_ID
+    assert environment.api_key not in result.stdout + result.stderr
