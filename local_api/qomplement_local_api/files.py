@@ -18,11 +18,12 @@ import tempfile
 import threading
 import unicodedata
 import uuid
+import weakref
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import openpyxl  # type: ignore[import-untyped]
@@ -319,13 +320,28 @@ def content_disposition(job: Job) -> str:
 
 
 class FileCache:
-    """Generated files of one server, written once each, deleted at close."""
+    """Generated files of one server, written once each, deleted at close.
+
+    The temporary folder is made with the first file, and deleted at
+    :meth:`close` or, for a server that was never stopped, at interpreter exit.
+    """
 
     def __init__(self) -> None:
-        self._folder = Path(tempfile.mkdtemp(prefix="qomplement-local-api-"))
         self._lock = threading.Lock()
+        self._folder: Path | None = None
+        self._cleanup: weakref.finalize[Any, FileCache] | None = None
         self._job_locks: dict[uuid.UUID, threading.Lock] = {}
         self._files: dict[uuid.UUID, StoredFile] = {}
+
+    def _ensure_folder(self) -> Path:
+        """Return the folder, making it first if needed."""
+        with self._lock:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="qomplement-local-api-"))
+                self._cleanup = weakref.finalize(
+                    self, shutil.rmtree, str(self._folder), ignore_errors=True
+                )
+            return self._folder
 
     def get(self, job: Job) -> StoredFile:
         """Return ``job``'s file, writing it first if needed (blocking)."""
@@ -333,7 +349,7 @@ class FileCache:
             job_lock = self._job_locks.setdefault(job.id, threading.Lock())
         with job_lock:
             stored = self._files.get(job.id)
-            if stored is None:
+            if stored is None or not stored.path.exists():
                 stored = self._write(job)
                 with self._lock:
                     self._files[job.id] = stored
@@ -342,8 +358,10 @@ class FileCache:
     def _write(self, job: Job) -> StoredFile:
         """Write ``job``'s file into the folder."""
         pdf = job.type == "fill_pdf"
-        path = self._folder / f"{job.id}{'.pdf' if pdf else '.xlsx'}"
+        path = self._ensure_folder() / f"{job.id}{'.pdf' if pdf else '.xlsx'}"
         partial = path.with_suffix(".part")
+        # Someone may have cleaned the temporary folder under a running server.
+        path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as target:
             if pdf:
                 write_pdf(job, target)
@@ -368,7 +386,9 @@ class FileCache:
         """Delete the folder and every file in it."""
         with self._lock:
             self._files.clear()
-        shutil.rmtree(self._folder, ignore_errors=True)
+            cleanup, self._cleanup, self._folder = self._cleanup, None, None
+        if cleanup is not None:
+            cleanup()
 
 
 def iter_file(stored: StoredFile) -> Iterator[bytes]:
