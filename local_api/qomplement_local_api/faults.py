@@ -89,16 +89,24 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
-        if not isinstance(self.times, int) or self.times < 1:
+        if not isinstance(self.path, str):
+            raise ValueError("path must be a string")
+        if not _is_int(self.times) or self.times < 1:
             raise ValueError("times must be an integer >= 1")
-        if self.status is not None and not 200 <= self.status <= 599:
-            raise ValueError("status must be between 200 and 599")
-        if self.retry_after is not None and self.retry_after < 0:
-            raise ValueError("retry_after must be >= 0")
-        if not math.isfinite(self.delay) or not 0 <= self.delay <= 3600:
+        if self.status is not None and (
+            not _is_int(self.status) or not 200 <= self.status <= 599
+        ):
+            raise ValueError("status must be an integer from 200 to 599")
+        if self.retry_after is not None and (
+            not _is_int(self.retry_after) or self.retry_after < 0
+        ):
+            raise ValueError("retry_after must be an integer >= 0")
+        if not isinstance(self.delay, int | float) or not 0 <= self.delay <= 3600:
             raise ValueError("delay must be between 0 and 3600 seconds")
-        if self.after_bytes is not None and self.after_bytes < 0:
-            raise ValueError("after_bytes must be >= 0")
+        if self.after_bytes is not None and (
+            not _is_int(self.after_bytes) or self.after_bytes < 0
+        ):
+            raise ValueError("after_bytes must be an integer >= 0")
 
     def to_json(self) -> dict[str, Any]:
         """Return the fault as the ``/_local/faults`` route takes it."""
@@ -116,6 +124,11 @@ class Fault:
         if unknown:
             raise ValueError(f"unknown fault properties: {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+def _is_int(value: object) -> bool:
+    """Whether ``value`` is an int (and not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class FaultQueue:

@@ -45,6 +45,8 @@ __all__ = [
 KNOWN_TYPES = ("extract", "fill_pdf", "fill_excel")
 KNOWN_STATUSES = ("pending", "processing", "completed", "failed")
 FILL_TYPES = ("fill_pdf", "fill_excel")
+# Longer plans would push timestamps past what datetime can hold.
+MAX_SECONDS = 100 * 365 * 86400.0
 # zipfile needs ZIP64 records beyond 2 GiB; the padded files stay below that.
 MAX_FILE_SIZE = 2**31 - 2**20
 
@@ -221,7 +223,9 @@ class JobState:
         """Return the ``error`` object of a failed job."""
         if self.status != "failed" or self.job.status_override is not None:
             return None
-        code = self.job.error_code or "processing_error"
+        code = self.job.error_code or (
+            "no_form_fields" if self.job.type == "fill_pdf" else "processing_error"
+        )
         message = self.job.error_message or _DEFAULT_ERROR_MESSAGES.get(
             code, "The job failed"
         )
@@ -392,8 +396,15 @@ class JobStore:
             return self._keys.status(key)
 
     def wall(self, at: float) -> datetime:
-        """Return the wall-clock datetime of clock time ``at``."""
-        return self._anchor_wall + timedelta(seconds=at - self._anchor)
+        """Return the wall-clock datetime of clock time ``at``.
+
+        Raises:
+            ValueError: the time is outside what a datetime can hold.
+        """
+        try:
+            return self._anchor_wall + timedelta(seconds=at - self._anchor)
+        except OverflowError:
+            raise ValueError("the clock is beyond what a datetime can hold") from None
 
     def create(
         self,
@@ -548,8 +559,8 @@ def _check_plan(
         ("expires_in", expires_in),
         ("age", age),
     ):
-        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0")
+        if not isinstance(value, int | float) or not 0 <= value <= MAX_SECONDS:
+            raise ValueError(f"{name} must be a number of seconds from 0 to 100 years")
     if outcome not in ("completed", "failed"):
         raise ValueError("outcome must be 'completed' or 'failed'")
     if progress_steps is not None and (

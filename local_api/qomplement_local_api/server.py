@@ -202,7 +202,8 @@ class LocalAPI:
         The job stays ``pending`` for ``pending`` seconds, ``processing`` for
         ``duration`` seconds (with ``progress`` when ``progress_steps`` is
         set), then ends as ``outcome``. A failed job's ``error_code``
-        defaults to ``processing_error``. ``file_size`` pads the download to
+        defaults to ``no_form_fields`` for ``fill_pdf``, else
+        ``processing_error``. ``file_size`` pads the download to
         exactly that many bytes. ``key`` owns the job (default
         :attr:`api_key`); ``job_id`` fixes its id.
 

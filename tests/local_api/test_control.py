@@ -153,8 +153,15 @@ def test_control_requests_are_not_counted(
         ("POST", "/_local/jobs", {"duration": -1}, 400),
         ("POST", "/_local/jobs", {"colour": "blue"}, 422),
         ("POST", "/_local/jobs", {"key": "sd_" + "0" * 48}, 400),
+        ("POST", "/_local/jobs", {"duration": 1e300}, 400),
+        ("POST", "/_local/jobs", {"job_id": "not-a-uuid"}, 400),
+        ("POST", "/_local/jobs", {"type": "extract", "file_size": 10_000}, 400),
         ("POST", "/_local/faults", {"kind": "explode"}, 400),
         ("POST", "/_local/faults", {"kind": "status", "colour": 1}, 400),
+        ("POST", "/_local/faults", {"kind": "status", "path": 5}, 400),
+        ("POST", "/_local/faults", {"kind": "status", "status": "503"}, 400),
+        ("POST", "/_local/faults", {"kind": "latency", "delay": "1"}, 400),
+        ("POST", "/_local/faults", {"kind": "stall", "after_bytes": 1.5}, 400),
         ("PUT", "/_local/rate-limit", {"rps": 0}, 400),
         ("POST", "/_local/clock/advance", {"seconds": -1}, 400),
         ("POST", "/_local/clock/advance", {}, 422),
@@ -167,6 +174,20 @@ def test_control_routes_refuse_what_they_cannot_do(
 
     assert response.status_code == status
     assert "detail" in response.json()
+
+
+def test_a_clock_moved_beyond_any_date_answers_without_5xx(
+    api: LocalAPI, client: httpx.Client, control: LocalAPIControl
+) -> None:
+    control.advance_clock(1e15)
+
+    listing = client.get("/v1/jobs", params={"limit": 100})
+    with pytest.raises(LocalAPIControlError) as caught:
+        control.create_job()
+
+    assert listing.status_code == 200
+    assert {job["status"] for job in listing.json()["jobs"]} <= {"completed", "failed"}
+    assert caught.value.status == 400
 
 
 def test_control_client_raises_with_the_servers_reason(

@@ -129,6 +129,7 @@ def test_failed_job_carries_error_code_and_message(
         error_message="Monthly page quota used up",
     )
     default = api.create_job(type="extract", duration=1.0, outcome="failed")
+    default_fill = api.create_job(type="fill_pdf", duration=1.0, outcome="failed")
     clock.advance(1.5)
 
     sample = client.get(f"/v1/jobs/{SAMPLE_FAILED_JOB_ID}").json()
@@ -148,7 +149,12 @@ def test_failed_job_carries_error_code_and_message(
         "code": "quota_exceeded",
         "message": "Monthly page quota used up",
     }
-    assert default_job["error"]["code"] == "processing_error"
+    assert default_job["error"] == {
+        "code": "processing_error",
+        "message": "Could not extract text from document",
+    }
+    fill_error = client.get(f"/v1/jobs/{default_fill}").json()["error"]
+    assert fill_error["code"] == "no_form_fields"
 
 
 def test_fill_excel_result_names_cells_and_sheets(
