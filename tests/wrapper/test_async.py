@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import TEST_POLLING, LinkedClock
 from qomplement_jobs import (
     AsyncClient,
     Client,
@@ -25,6 +24,7 @@ from qomplement_jobs import (
 )
 from qomplement_jobs_client.models import Job, KnownJobStatus
 from qomplement_local_api import SAMPLE_FILL_PDF_JOB_ID, Fault, LocalAPI
+from wrapper_support import TEST_POLLING, LinkedClock
 
 T = TypeVar("T")
 
@@ -69,8 +69,13 @@ def test_client_and_async_client_mirror_each_other_method_for_method() -> None:
         for parameter in inspect.signature(method).parameters.values():
             other = inspect.signature(twin).parameters[parameter.name]
             assert (parameter.default, parameter.kind) == (other.default, other.kind)
-        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), name
-    assert inspect.signature(Client).parameters == inspect.signature(AsyncClient).parameters
+        assert inspect.iscoroutinefunction(twin) or inspect.isasyncgenfunction(twin), (
+            name
+        )
+    assert (
+        inspect.signature(Client).parameters
+        == inspect.signature(AsyncClient).parameters
+    )
 
 
 def test_async_wait_follows_the_same_schedule_as_sync(
@@ -257,7 +262,9 @@ def test_leaving_wait_many_early_cancels_every_task(
     assert run(api, clock, body) == set()
 
 
-def test_async_iter_jobs_matches_sync(api: LocalAPI, client: Client, clock: Any) -> None:
+def test_async_iter_jobs_matches_sync(
+    api: LocalAPI, client: Client, clock: Any
+) -> None:
     expected = [job.id for job in client.iter_jobs(page_size=9)]
 
     async def body(client: AsyncClient) -> list[Job]:
@@ -300,10 +307,14 @@ def test_async_download_cut_mid_body_leaves_no_file(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancelling_an_async_download_leaves_no_file(api: LocalAPI, tmp_path: Path) -> None:
+def test_cancelling_an_async_download_leaves_no_file(
+    api: LocalAPI, tmp_path: Path
+) -> None:
     job_id = api.create_job(duration=0.0, file_size=1_000_000)
     api.inject(
-        Fault("stall", path=f"/v1/jobs/{job_id}/download", after_bytes=200_000, delay=3.0)
+        Fault(
+            "stall", path=f"/v1/jobs/{job_id}/download", after_bytes=200_000, delay=3.0
+        )
     )
 
     async def main() -> None:

@@ -54,7 +54,11 @@ def test_keyword_arguments_win_over_the_environment(
 def test_default_base_url_is_the_production_service() -> None:
     # Constructing a client sends nothing; no request is made here.
     with Client(api_key=SECRET) as client:
-        assert client.base_url == DEFAULT_BASE_URL == "https://developer-api.qomplement.com"
+        assert (
+            client.base_url
+            == DEFAULT_BASE_URL
+            == "https://developer-api.qomplement.com"
+        )
 
 
 def test_missing_key_is_a_configuration_error() -> None:
@@ -72,19 +76,32 @@ def test_plain_http_to_a_remote_host_is_refused(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000", "https://x.y"],
+    [
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+        "http://[::1]:8000",
+        "https://x.y",
+    ],
 )
 def test_loopback_http_and_https_are_accepted(url: str) -> None:
     Client(api_key=SECRET, base_url=url).close()
 
 
 def test_plain_http_to_a_remote_host_can_be_allowed_explicitly() -> None:
-    client = Client(api_key=SECRET, base_url="http://example.com", allow_insecure_http=True)
+    client = Client(
+        api_key=SECRET, base_url="http://example.com", allow_insecure_http=True
+    )
     client.close()
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com", "example.com", "https://user:pw@example.com", "https://:99999"]
+    "url",
+    [
+        "ftp://example.com",
+        "example.com",
+        "https://user:pw@example.com",
+        "https://:99999",
+    ],
 )
 def test_an_invalid_base_url_is_refused(url: str) -> None:
     with pytest.raises(ConfigurationError):
@@ -122,13 +139,19 @@ def test_a_refused_connection_is_a_transport_error() -> None:
         client.get_job(SAMPLE_FILL_PDF_JOB_ID)
 
 
-def test_the_key_is_sent_but_kept_out_of_reprs_and_default_headers(api: LocalAPI) -> None:
+def test_the_key_is_sent_but_kept_out_of_reprs_and_default_headers(
+    api: LocalAPI,
+) -> None:
     with Client(api_key=api.api_key, base_url=api.base_url) as client:
         assert client.get_job(SAMPLE_FILL_PDF_JOB_ID)
         shown = [
             repr(client),
             repr(client.generated),
-            str(client.generated.__dict__ if hasattr(client.generated, "__dict__") else ""),
+            str(
+                client.generated.__dict__
+                if hasattr(client.generated, "__dict__")
+                else ""
+            ),
             repr(client._http.headers),
             str(dict(client._http.headers)),
             repr(client._http.auth),
@@ -161,7 +184,11 @@ def test_no_exception_text_repr_or_log_line_contains_the_key(
             attempt(lambda c=client: c.list_jobs(limit=0))
             attempt(lambda c=client: c.download(SAMPLE_EXPIRED_JOB_ID, tmp_path))
             attempt(lambda c=client: c.download(SAMPLE_PROCESSING_JOB_ID, tmp_path))
-            attempt(lambda c=client: c.download(SAMPLE_FILL_PDF_JOB_ID, tmp_path / "x" / "y"))
+            attempt(
+                lambda c=client: c.download(
+                    SAMPLE_FILL_PDF_JOB_ID, tmp_path / "x" / "y"
+                )
+            )
             api.inject(Fault("status", status=429, retry_after=0))
             attempt(lambda c=client: c.get_job(SAMPLE_FILL_PDF_JOB_ID))
             api.inject(Fault("reset", times=2))

@@ -56,11 +56,13 @@ def test_retry_after_date_in_the_past_means_no_wait() -> None:
         ('attachment; filename="a \\"quoted\\" name.pdf"', 'a "quoted" name.pdf'),
         ('attachment; filename="semi;colon.pdf"; size=3', "semi;colon.pdf"),
         (
-            "attachment; filename=\"fallback.pdf\"; filename*=UTF-8''Gr%C3%BC%C3%9Fe.pdf",
+            "attachment; filename=\"fallback.pdf\"; "
+            "filename*=UTF-8''Gr%C3%BC%C3%9Fe.pdf",
             "Grüße.pdf",
         ),
         (
-            "attachment; filename*=UTF-8''%E2%82%AC%20rates.pdf; filename=\"EUR rates.pdf\"",
+            "attachment; filename*=UTF-8''%E2%82%AC%20rates.pdf; "
+            'filename="EUR rates.pdf"',
             "€ rates.pdf",
         ),
         ("attachment; filename*=iso-8859-1'en'%A3%20rates.pdf", "£ rates.pdf"),

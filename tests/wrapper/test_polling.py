@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import uuid
 from typing import Any
 
@@ -121,14 +122,14 @@ def test_progress_schedule_after_a_pending_phase() -> None:
 
 def test_job_without_progress_is_polled_by_capped_backoff() -> None:
     looks, lateness = simulate(20.0, None)
-    gaps = [b - a for a, b in zip(looks, looks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(looks)]
     assert max(gaps) <= Polling().max_interval
     assert lateness <= Polling().max_interval
 
 
 def test_long_job_never_pauses_longer_than_max_interval() -> None:
     looks, _ = simulate(300.0, 20)
-    gaps = [b - a for a, b in zip(looks, looks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(looks)]
     assert max(gaps) <= Polling().max_interval + 1e-9
 
 

@@ -65,10 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     err = Console(file=sys.stderr, highlight=False)
+    sdk_logger = logging.getLogger("qomplement_jobs")
+    handler: logging.Handler | None = None
     if args.verbose:
         handler = RichHandler(console=err, show_path=False)
-        logging.basicConfig(level=logging.DEBUG, handlers=[handler], force=True)
+        sdk_logger.addHandler(handler)
+        sdk_logger.setLevel(logging.DEBUG)
+    try:
+        return _run(args, out, err)
+    finally:
+        if handler is not None:
+            sdk_logger.removeHandler(handler)
+            sdk_logger.setLevel(logging.NOTSET)
 
+
+def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    """Run the chosen command, turning the SDK's errors into exit codes."""
     try:
         with Client(
             api_key=args.api_key,
