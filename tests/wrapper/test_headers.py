@@ -56,7 +56,7 @@ def test_retry_after_date_in_the_past_means_no_wait() -> None:
         ('attachment; filename="a \\"quoted\\" name.pdf"', 'a "quoted" name.pdf'),
         ('attachment; filename="semi;colon.pdf"; size=3', "semi;colon.pdf"),
         (
-            "attachment; filename=\"fallback.pdf\"; "
+            'attachment; filename="fallback.pdf"; '
             "filename*=UTF-8''Gr%C3%BC%C3%9Fe.pdf",
             "Grüße.pdf",
         ),
