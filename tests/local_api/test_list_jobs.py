@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from qomplement_local_api import LocalAPI, ManualClock
 
 SchemaCheck = Callable[[Any, str], None]
@@ -210,3 +213,29 @@ def test_huge_offset_gives_an_empty_last_page(shared_client: httpx.Client) -> No
     body = shared_client.get("/v1/jobs", params={"offset": 10**30, "limit": 100}).json()
 
     assert body == {"jobs": [], "total": SAMPLE_TOTAL, "has_more": False}
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    job_id=st.text(max_size=60),
+    download=st.booleans(),
+    query=st.dictionaries(
+        st.sampled_from(["status", "type", "limit", "offset", "other"]),
+        st.one_of(st.text(max_size=30), st.integers().map(str)),
+        max_size=4,
+    ),
+)
+def test_arbitrary_ids_and_queries_never_answer_5xx(
+    shared_client: httpx.Client, job_id: str, download: bool, query: dict[str, str]
+) -> None:
+    path = "/v1/jobs/" + quote(job_id, safe="") if job_id else "/v1/jobs"
+    if download and job_id:
+        path += "/download"
+
+    response = shared_client.get(path, params=query)
+
+    assert response.status_code < 500, (path, query, response.text)
