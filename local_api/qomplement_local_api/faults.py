@@ -535,6 +535,11 @@ async def _send_status(send: Send, fault: Fault) -> None:
     extra = []
     if fault.retry_after is not None:
         extra.append((b"retry-after", b"%d" % fault.retry_after))
+    if status in (204, 304):
+        # These statuses carry no body; HTTP/1.1 forbids sending one.
+        await send({"type": "http.response.start", "status": status, "headers": extra})
+        await send({"type": "http.response.body", "body": b""})
+        return
     if status == 429:
         body: dict[str, Any] = {"detail": "Rate limit exceeded", "code": "rate_limited"}
     else:

@@ -89,6 +89,19 @@ def test_status_fault_bodies_for_429_and_an_unnamed_status(
     assert "retry-after" not in unnamed.headers
 
 
+@pytest.mark.parametrize("status", [204, 304])
+def test_status_fault_without_a_body_sends_none(
+    api: LocalAPI, client: httpx.Client, status: int
+) -> None:
+    api.inject(Fault("status", status=status))
+
+    response = client.get(JOB)
+
+    assert response.status_code == status
+    assert response.content == b""
+    assert client.get(JOB).status_code == 200
+
+
 def test_latency_fault_delays_a_normal_answer(
     api: LocalAPI, client: httpx.Client
 ) -> None:
