@@ -411,12 +411,8 @@ class LocalMiddleware:
             if message["type"] == "http.response.start":
                 if cut is None:
                     declared = _header(message.get("headers", []), b"content-length")
-                    half = (
-                        int(declared) // 2
-                        if declared and fault.kind == "truncate"
-                        else 0
-                    )
-                    cut = half
+                    truncating = declared is not None and fault.kind == "truncate"
+                    cut = int(declared or 0) // 2 if truncating else 0
                 await send(message)
                 return
             body: bytes = message.get("body", b"")
@@ -456,8 +452,8 @@ class LocalMiddleware:
 
         async def overlong_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                # Without this a client may reuse the connection while the
-                # close below is still on its way, and lose that request.
+                # The server then closes the connection after the answer, so
+                # no client sends its next request into the stray bytes.
                 headers = [*message.get("headers", []), (b"connection", b"close")]
                 await send({**message, "headers": headers})
                 return

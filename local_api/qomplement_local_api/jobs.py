@@ -477,6 +477,12 @@ class JobStore:
             retry_after=retry_after,
             sample=sample,
         )
+        try:
+            job.created_at + timedelta(seconds=job.pending + job.duration + expires_in)
+        except OverflowError:
+            raise ValueError(
+                "the job would end beyond what a datetime can hold"
+            ) from None
         if check is not None:
             check(job)
         with self._lock:
