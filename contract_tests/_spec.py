@@ -94,6 +94,7 @@ def load_schema(config: SchemathesisConfig) -> OpenApiSchema:
 
 @functools.cache
 def _registry() -> Registry[Any]:
+    """The spec as a JSON Schema resource, for resolving references into it."""
     resource = Resource.from_contents(raw_spec(), default_specification=DRAFT202012)
     return Registry().with_resource(SPEC_URI, resource)
 
@@ -151,6 +152,7 @@ class NamedExample:
 
 
 def _escape(part: str) -> str:
+    """Escape ``part`` for use as one JSON pointer segment."""
     return part.replace("~", "~0").replace("/", "~1")
 
 
@@ -174,6 +176,7 @@ def _examples_of(
 def _parameter_examples(
     parameters: list[Any], operation: str, base: str
 ) -> Iterator[NamedExample]:
+    """Yield the examples of an operation's parameters."""
     for index, parameter in enumerate(parameters):
         resolved = _resolve(parameter)
         pointer = _pointer(parameter, f"{base}/parameters/{index}") + "/schema"
@@ -185,6 +188,7 @@ def _parameter_examples(
 def _response_examples(
     responses: Mapping[str, Any], operation: str, base: str
 ) -> Iterator[NamedExample]:
+    """Yield the examples of an operation's response headers and bodies."""
     for status, response in responses.items():
         resolved = _resolve(response)
         response_pointer = _pointer(response, f"{base}/responses/{status}")

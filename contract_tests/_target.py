@@ -295,6 +295,7 @@ class TargetClient:
 
 
 def _positive_float(name: str, raw: str) -> float:
+    """Parse the variable ``name``'s value ``raw`` as a finite positive number."""
     try:
         value = float(raw)
     except ValueError:

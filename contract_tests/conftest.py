@@ -223,6 +223,7 @@ def _message(report: pytest.TestReport) -> str:
 
 
 def _last_request(item: pytest.Item) -> RequestShown | None:
+    """The last request the test's ``client`` sent, if it used one."""
     funcargs = getattr(item, "funcargs", {})
     client = funcargs.get("client")
     target = funcargs.get("target")

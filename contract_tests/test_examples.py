@@ -93,10 +93,12 @@ def _load(path: Path | None) -> tuple[Any, str, type[Job] | type[WebhookEvent]]:
 
 
 def _job_of(parsed: Job | WebhookEvent) -> Job | PartialJob:
+    """The job a parsed body describes (a webhook carries it in ``data``)."""
     return parsed.data if isinstance(parsed, WebhookEvent) else parsed
 
 
 def _job_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The job part of a raw body (a webhook carries it in ``data``)."""
     return body["data"] if "data" in body and "job_id" in body else body
 
 
@@ -197,6 +199,7 @@ def test_unknown_status_type_and_error_code_parse_as_plain_strings(
 
 
 def _named_examples() -> list[Any]:
+    """One pytest parameter per example written in openapi.yaml."""
     return [
         pytest.param(
             example,

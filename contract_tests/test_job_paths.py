@@ -92,6 +92,7 @@ def listing(client: TargetClient) -> Listing:
 
 
 def _shown(response: httpx.Response, target: Target) -> RequestShown:
+    """Describe the request behind ``response`` for the report."""
     request = response.request
     return shown_request(
         request.method,
@@ -103,6 +104,7 @@ def _shown(response: httpx.Response, target: Target) -> RequestShown:
 
 
 def _json(response: httpx.Response) -> Any:
+    """The parsed body; an assertion failure when it is not JSON."""
     try:
         return response.json()
     except ValueError:
@@ -110,6 +112,7 @@ def _json(response: httpx.Response) -> Any:
 
 
 def _assert_valid(body: Any, pointer: str) -> None:
+    """Assert ``body`` is valid under the spec's schema at ``pointer``."""
     errors = schema_errors(body, pointer)
     assert not errors, f"answer breaks {pointer.rsplit('/', 1)[-1]}: " + "; ".join(
         errors[:5]
@@ -117,6 +120,7 @@ def _assert_valid(body: Any, pointer: str) -> None:
 
 
 def _assert_page(response: httpx.Response, limit: int, offset: int = 0) -> Any:
+    """Assert a list answer is a JobList page that fits ``limit``; return it."""
     assert response.status_code == 200, f"expected 200, got {response.status_code}"
     body = _json(response)
     _assert_valid(body, JOB_LIST)
@@ -211,6 +215,7 @@ def test_each_listed_job_can_be_read(
 
 
 def _expires_at(job: dict[str, Any]) -> dt.datetime | None:
+    """When the job's file is deleted, if its result says."""
     result = job.get("result")
     raw = result.get("expires_at") if isinstance(result, dict) else None
     if not isinstance(raw, str):
@@ -219,6 +224,7 @@ def _expires_at(job: dict[str, Any]) -> dt.datetime | None:
 
 
 def _media_type(response: httpx.Response) -> str:
+    """The answer's media type, without parameters, lower case."""
     return response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 

@@ -91,6 +91,7 @@ class Run:
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line of the main job."""
     parser = argparse.ArgumentParser(
         prog="conformance.py",
         description="Check an API against openapi.yaml and print a verdict.",
@@ -284,6 +285,7 @@ def run_suite(env: dict[str, str], junit: Path, results: Path) -> Path:
 
 
 def _cell(status: str | None) -> Text:
+    """One cell of the verdict table."""
     if status == "passed":
         return Text("pass", style="green")
     if status == "failed":
@@ -294,6 +296,7 @@ def _cell(status: str | None) -> Text:
 
 
 def _short(message: str) -> str:
+    """``message`` cut to ``MESSAGE_LINES`` lines."""
     lines = [line.rstrip() for line in message.strip().splitlines()]
     if len(lines) > MESSAGE_LINES:
         lines = [
@@ -392,6 +395,7 @@ def print_verdict(console: Console, run: Run, elapsed: float) -> int:
 
 
 def _operation_order(label: str) -> tuple[int, str]:
+    """Columns in the order a client walks them: list, get, download."""
     order = ["GET /v1/jobs", "GET /v1/jobs/{job_id}", "GET /v1/jobs/{job_id}/download"]
     return (order.index(label) if label in order else len(order), label)
 
