@@ -27,7 +27,9 @@ def job_at(
         "id": str(uuid.UUID(int=1)),
         "type": "fill_pdf",
         "status": status,
-        "created_at": "2025-01-01T00:00:00+00:00",
+        "created_at": datetime.datetime.fromtimestamp(
+            EPOCH - 5.0, datetime.UTC
+        ).isoformat(),
     }
     if current is not None:
         data["progress"] = {"current": current, "total": total, "message": None}
@@ -136,7 +138,8 @@ def test_long_job_never_pauses_longer_than_max_interval() -> None:
 def test_prediction_is_abandoned_when_the_job_overruns_it() -> None:
     polling = Polling(jitter=0)
     planner = PollPlanner(polling)
-    # Working on step 3 of 5 after 8.5 s: done by t=21.25 if it is linear.
+    # Working on step 3 of 5 after 8.5 s: done by t=21.25 if it is linear, give
+    # or take the second by which `started_at` may be off.
     for now, current in [(0.0, 1), (4.5, 2), (8.5, 3)]:
         planner.observe(
             job_at("processing", current=current, total=5, started=EPOCH),
@@ -145,7 +148,8 @@ def test_prediction_is_abandoned_when_the_job_overruns_it() -> None:
         )
         planner.next_delay(now=now)
     finish = planner.predicted_finish
-    assert finish == pytest.approx((14.1667, 21.25), abs=1e-3)
+    assert finish is not None
+    assert 14.0 < finish[0] < finish[1] < 23.0
     # Still processing well past that (now without progress): the prediction
     # is dropped and backoff starts again from the shortest interval.
     stuck = job_at("processing", started=EPOCH)

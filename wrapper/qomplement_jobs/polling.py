@@ -7,32 +7,35 @@ The schedule combines three sources, and the longest wait they ask for wins:
    after each look, at most `max_interval`, each shortened by up to `jitter`
    of itself so that many waiters do not poll in step).
 2. Progress. A processing job that reports `progress` (`current` of `total`
-   steps) tells when it will finish. With `done` whole steps finished
-   after `e` seconds, the job's duration `D` satisfies
-   `done * D / total <= e < (done + 1) * D / total`, so every look bounds
-   `D` from both sides. The spec calls `current` the steps done, while the
-   service's messages ("Processing document 2 of 5") count the step in
-   progress, one more; both readings are tracked and the one that a later
-   look contradicts is dropped. The schedule keeps the tightest bounds,
-   spends looks where the next step boundary would fall if `D` were the
-   middle of its bounds (each such look halves the bounds; of the
-   boundaries within one `max_interval`, the latest), and once the bounds
-   are narrower than `precision` it looks when the job must be done. Looks
-   near the end are never more than `precision` apart, so a finished job is
-   noticed within about `precision` seconds. A job that contradicts every
-   reading (it is not linear), or is still running past its predicted end,
-   goes back to backoff from the shortest interval.
+   steps) tells when it will finish. The job's unknown start `s` (on the
+   monotonic clock) and duration `D` are constrained by every look: a look
+   at time `t` that finds `done` whole steps finished means
+   `s + done * D / total <= t < s + (done + 1) * D / total`; a pending
+   look means `s >= t`, a processing one `s <= t < s + D`. `started_at`
+   (and `created_at`) add a band around the start, widened because the
+   service sends whole seconds and clocks disagree; a band that
+   contradicts the looks is dropped. The constraints are half-planes, so
+   what is still possible is a convex polygon of `(s, D)`, and the finish
+   `s + D` lies between its extremes over the polygon's corners. The spec
+   calls `current` the steps done, while the service's messages
+   ("Processing document 2 of 5") count the step in progress, one more;
+   both readings are tracked and the one a look contradicts is dropped.
+   The schedule spends looks where the next step boundary
+   `s + k * D / total` would fall in the middle of its possible range
+   (every such look cuts the polygon; of the boundaries within one
+   `max_interval`, the latest), and once the finish is known to within
+   `precision` it looks when the job must be done. Near the end looks are
+   never more than `precision` apart, so a finished job is noticed within
+   about `precision` seconds. A job whose looks contradict every reading
+   (it is not linear) starts the polygon again from its newest look, and
+   backoff resumes from the shortest interval.
 3. The service. A `Retry-After` on any answer is a floor: the next look
    never comes sooner.
-
-The start of a job is its `started_at` placed on the monotonic clock through
-the wall clock, or, without it or when the two clocks disagree, the moment
-the job was first seen processing.
 """
 
 from __future__ import annotations
 
-import math
+import datetime
 import random
 from collections.abc import Callable
 
@@ -84,9 +87,46 @@ class Polling:
     )
 
 
+# Half-width of the box the polygon starts as, in seconds (about four months):
+# far beyond any job, small enough to keep float arithmetic exact to the ms.
+_UNBOUNDED = 1e7
+
+# How far the true start may lie before and after `started_at` read through
+# our wall clock: the service sends whole seconds, and clocks disagree a little.
+_HINT_BEFORE = 1.0
+_HINT_AFTER = 1.5
+
+Point = tuple[float, float]
+HalfPlane = tuple[float, float, float]
+
+
+def _clip(polygon: list[Point], plane: HalfPlane) -> list[Point]:
+    """The part of a convex polygon where `a * s + b * D <= c`."""
+    a, b, c = plane
+    tolerance = 1e-9 * max(1.0, abs(c))
+    clipped: list[Point] = []
+    for index, point in enumerate(polygon):
+        following = polygon[(index + 1) % len(polygon)]
+        here = a * point[0] + b * point[1] - c
+        there = a * following[0] + b * following[1] - c
+        if here <= tolerance:
+            clipped.append(point)
+        if (here < -tolerance and there > tolerance) or (
+            here > tolerance and there < -tolerance
+        ):
+            fraction = here / (here - there)
+            clipped.append(
+                (
+                    point[0] + fraction * (following[0] - point[0]),
+                    point[1] + fraction * (following[1] - point[1]),
+                )
+            )
+    return clipped
+
+
 @attrs.define
 class _Reading:
-    """Bounds `low < D <= high` on the duration, under one reading of `current`.
+    """The `(start, duration)` pairs still possible under one reading of `current`.
 
     `shift` is what `current` counts beyond the steps done: 0 when it is the
     steps done (the spec), 1 when it is the step in progress.
@@ -94,24 +134,43 @@ class _Reading:
 
     shift: int
     total: int
-    low: float = 0.0
-    high: float = math.inf
+    polygon: list[Point]
     done: int = 0
     alive: bool = True
 
-    def add(self, elapsed: float, current: int) -> None:
-        """Narrow the bounds with `current` seen `elapsed` seconds after the start."""
+    @classmethod
+    def around(cls, shift: int, total: int, now: float) -> _Reading:
+        """A reading that knows nothing yet but the box around `now`."""
+        low, high = now - _UNBOUNDED, now + _UNBOUNDED
+        box = [(low, 0.0), (high, 0.0), (high, _UNBOUNDED), (low, _UNBOUNDED)]
+        return cls(shift=shift, total=total, polygon=box)
+
+    def cut(self, plane: HalfPlane, *, soft: bool = False) -> None:
+        """Keep only what satisfies `plane`; a soft cut that empties is ignored."""
+        if not self.alive:
+            return
+        clipped = _clip(self.polygon, plane)
+        if len(clipped) >= 3:
+            self.polygon = clipped
+        elif not soft:
+            self.alive = False
+
+    def look(self, now: float, current: int) -> None:
+        """Take in `current` steps reported by a look at `now`."""
         done = current - self.shift
         if not 0 <= done <= self.total or done < self.done:
             self.alive = False
             return
-        low = elapsed * self.total / (done + 1) if done < self.total else elapsed
-        low = max(low, elapsed)
-        high = elapsed * self.total / done if done > 0 else math.inf
-        if low >= high or low >= self.high or high <= self.low:
-            self.alive = False
-            return
-        self.low, self.high, self.done = max(self.low, low), min(self.high, high), done
+        self.done = done
+        # s + done/total * D <= now, and now < s + (done + 1)/total * D.
+        self.cut((1.0, done / self.total, now))
+        after = min(done + 1, self.total) / self.total
+        self.cut((-1.0, -after, -now))
+
+    def span(self, weight: float) -> tuple[float, float]:
+        """The least and greatest `s + weight * D` still possible."""
+        values = [start + weight * duration for start, duration in self.polygon]
+        return min(values), max(values)
 
 
 class PollPlanner:
@@ -129,41 +188,43 @@ class PollPlanner:
         self._polling = polling
         self._random = random_fraction
         self._backoff = polling.initial_interval
-        self._start: float | None = None
+        self._facts: list[HalfPlane] = []
+        self._hints: list[HalfPlane] = []
         self._readings: list[_Reading] = []
 
     @property
     def predicted_finish(self) -> tuple[float, float] | None:
-        """The monotonic window `(earliest, latest]` of the finish, if known."""
-        window = self._window()
-        if window is None or self._start is None:
-            return None
-        low, high = window
-        return self._start + low, self._start + high
+        """The monotonic window `(earliest, latest)` of the finish, if known."""
+        return self._window()
 
     def observe(self, job: Job, *, now: float, wall: float) -> None:
         """Take in a look at `job` made at monotonic `now` (wall-clock `wall`)."""
+        if job.status == KnownJobStatus.PENDING:
+            self._add_fact((-1.0, 0.0, -now))  # not started before now
+            return
         if job.status != KnownJobStatus.PROCESSING:
             return
-        if self._start is None:
-            self._start = self._start_of(job, now=now, wall=wall)
+        if not self._hints:
+            self._hints = _start_hints(job, now=now, wall=wall)
+            for reading in self._readings:
+                for hint in self._hints:
+                    reading.cut(hint, soft=True)
+        self._add_fact((1.0, 0.0, now))  # started by now
+        self._add_fact((-1.0, -1.0, -now))  # not finished at now
+
         progress = job.progress
         if not isinstance(progress, JobProgress) or not _usable(progress):
             return
-        elapsed = now - self._start
-        readings = [r for r in self._readings if r.alive and r.total == progress.total]
-        if readings:
-            for reading in readings:
-                reading.add(elapsed, progress.current)
-            if any(reading.alive for reading in readings):
-                return
-        # No reading survives (a new job shape, or a job that is not linear):
-        # start again from this look alone.
-        self._readings = [
-            _Reading(shift=shift, total=progress.total) for shift in (0, 1)
-        ]
+        if not self._readings or self._readings[0].total != progress.total:
+            self._readings = self._fresh_readings(progress.total, now)
         for reading in self._readings:
-            reading.add(elapsed, progress.current)
+            reading.look(now, progress.current)
+        if not any(reading.alive for reading in self._readings):
+            # Progress that fits no linear job: start again from this look.
+            self._readings = self._fresh_readings(progress.total, now)
+            for reading in self._readings:
+                reading.look(now, progress.current)
+            self._backoff = self._polling.min_interval or self._polling.initial_interval
 
     def next_delay(self, *, now: float) -> float:
         """Seconds to pause after a look made at monotonic `now`."""
@@ -176,71 +237,86 @@ class PollPlanner:
         """Seconds to pause after a look that failed (a transient error)."""
         return self._next_backoff()
 
-    def _start_of(self, job: Job, *, now: float, wall: float) -> float:
-        """Place the job's start on the monotonic clock."""
-        started_at = job.started_at
-        if started_at is None or not hasattr(started_at, "timestamp"):
-            return now
-        elapsed = wall - started_at.timestamp()
-        if elapsed < 0:
-            # The service's clock is ahead of ours; first sight is the safer start.
-            return now
-        return now - elapsed
+    def _add_fact(self, plane: HalfPlane) -> None:
+        """Record a constraint that holds whatever `current` means."""
+        self._facts.append(plane)
+        was_predicting = bool(self._alive())
+        for reading in self._readings:
+            reading.cut(plane)
+        if was_predicting and not self._alive():
+            # Still running past every predicted end: look again soon.
+            self._backoff = self._polling.min_interval or self._polling.initial_interval
+
+    def _fresh_readings(self, total: int, now: float) -> list[_Reading]:
+        """Both readings of `current`, bounded by the facts and hints so far."""
+        readings = []
+        for shift in (0, 1):
+            reading = _Reading.around(shift, total, now)
+            for fact in self._facts[-4:]:
+                reading.cut(fact)
+            for hint in self._hints:
+                reading.cut(hint, soft=True)
+            readings.append(reading)
+        return readings
 
     def _alive(self) -> list[_Reading]:
         """The readings of `current` no look has contradicted."""
         return [reading for reading in self._readings if reading.alive]
 
     def _window(self) -> tuple[float, float] | None:
-        """Bounds on the duration that hold under every surviving reading."""
-        alive = [reading for reading in self._alive() if not math.isinf(reading.high)]
-        if not alive or len(alive) < len(self._alive()):
+        """The earliest and latest possible finish under every surviving reading."""
+        alive = self._alive()
+        if not alive:
             return None
-        return min(r.low for r in alive), max(r.high for r in alive)
+        spans = [reading.span(1.0) for reading in alive]
+        earliest = min(low for low, _ in spans)
+        latest = max(high for _, high in spans)
+        if latest - earliest > _UNBOUNDED / 10:
+            return None
+        return earliest, latest
 
     def _predicted_delay(self, now: float) -> float | None:
         """The pause that progress suggests, or None to fall back to backoff."""
-        window, start = self._window(), self._start
-        if window is None or start is None:
+        window = self._window()
+        if window is None:
             return None
-        low, high = window
+        earliest, latest = window
         polling = self._polling
-        elapsed = now - start
-        if elapsed >= high + polling.precision:
-            # Past the latest predicted end: the prediction was wrong.
-            for reading in self._readings:
-                reading.alive = False
-            self._backoff = polling.min_interval or polling.initial_interval
-            return None
-
         alive = self._alive()
-        target = self._next_boundary(alive[0], elapsed) if len(alive) == 1 else None
-        if target is None:
-            target = min(low + polling.precision, high)
-        delay = max(target - elapsed, polling.min_interval)
+        # Looks never skip past the earliest possible finish by more than
+        # `precision`: that is what bounds how late a finish is noticed.
+        target = min(max(earliest, now) + polling.precision, latest)
+        if len(alive) == 1:
+            boundary = self._next_boundary(alive[0], now)
+            if boundary is not None:
+                target = min(boundary, target)
+        delay = max(target - now, polling.min_interval)
         return min(delay, polling.max_interval)
 
-    def _next_boundary(self, reading: _Reading, elapsed: float) -> float | None:
-        """The step boundary worth looking at next, in seconds after the start.
+    def _next_boundary(self, reading: _Reading, now: float) -> float | None:
+        """The moment worth looking at next to narrow the finish, if any.
 
-        Looking when step `k` would end if the duration were the middle of
-        its bounds halves the bounds whatever the answer. Of the boundaries
-        reachable within one `max_interval`, the latest is chosen, so each
-        look both narrows the bounds and covers as much time as allowed.
+        Looking when the end of step `k` is equally likely to have passed or
+        not cuts the polygon through its middle along that step's boundary.
+        Of the boundaries reachable within one `max_interval`, the latest is
+        chosen, so each look both narrows the finish and covers as much time
+        as allowed.
         """
         polling = self._polling
-        if reading.high - reading.low <= polling.precision:
+        earliest_finish, latest_finish = reading.span(1.0)
+        if latest_finish - earliest_finish <= polling.precision:
             return None
-        middle = (reading.low + reading.high) / 2
-        earliest = elapsed + polling.min_interval
-        latest = elapsed + polling.max_interval
+        soonest, latest = now + polling.min_interval, now + polling.max_interval
         chosen: float | None = None
         for step in range(reading.done + 1, reading.total):
-            boundary = step * middle / reading.total
-            if boundary > latest:
+            low, high = reading.span(step / reading.total)
+            if high - low <= polling.precision:
+                continue
+            middle = (low + high) / 2
+            if middle > latest:
                 break
-            if boundary >= earliest:
-                chosen = boundary
+            if middle >= soonest:
+                chosen = middle
         return chosen
 
     def _next_backoff(self) -> float:
@@ -250,6 +326,21 @@ class PollPlanner:
         self._backoff = min(self._backoff * polling.multiplier, polling.max_interval)
         shortened = interval * (1 - polling.jitter * self._random())
         return max(shortened, polling.min_interval)
+
+
+def _start_hints(job: Job, *, now: float, wall: float) -> list[HalfPlane]:
+    """Bands on the start from `started_at` and `created_at`, on the monotonic clock."""
+    hints: list[HalfPlane] = []
+    started_at = job.started_at
+    if isinstance(started_at, datetime.datetime):
+        start = now - (wall - started_at.timestamp())
+        hints.append((-1.0, 0.0, -(start - _HINT_BEFORE)))
+        hints.append((1.0, 0.0, start + _HINT_AFTER))
+    created_at = job.created_at
+    if isinstance(created_at, datetime.datetime):
+        created = now - (wall - created_at.timestamp())
+        hints.append((-1.0, 0.0, -(created - _HINT_BEFORE)))
+    return hints
 
 
 def _usable(progress: JobProgress) -> bool:
