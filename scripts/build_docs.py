@@ -331,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             page = build(args.output)
             print(f"build_docs: wrote {page}")
     except DocsError as exc:
+        # A missing tool is not a problem of the spec: say so with its own status.
         print(f"build_docs: {exc}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

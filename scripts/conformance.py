@@ -5,11 +5,13 @@ Usage::
     python scripts/conformance.py                      # against the bundled local API
     QOMPLEMENT_API_KEY=sd_... python scripts/conformance.py --base-url URL
 
-Steps: (1) openapi.yaml must be a valid OpenAPI 3.1 document; (2) generated/
-must be what openapi.yaml generates (``scripts/generate.py --check``); (3) the
-contract suite in contract_tests/ runs against the target, writing a JUnit
-report and a JSON file of every operation's check outcomes; (4) a table of
-operation x check and, for each failure, the request that shows it.
+Steps: (1) openapi.yaml must be a valid OpenAPI 3.1 document; (2) it must
+lint clean under Redocly with redocly.yaml (``scripts/build_docs.py
+--lint-only``); (3) generated/ must be what openapi.yaml generates
+(``scripts/generate.py --check``); (4) the contract suite in contract_tests/
+runs against the target, writing a JUnit report and a JSON file of every
+operation's check outcomes; (5) a table of operation x check and, for each
+failure, the request that shows it.
 
 A running service (``--base-url`` or ``QOMPLEMENT_BASE_URL``) gets only GET
 requests, at most ``--max-rps`` (``QOMPLEMENT_MAX_RPS``, default 2) a second;
@@ -130,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the JSON check outcomes (default: %(default)s)",
     )
     parser.add_argument(
+        "--skip-lint",
+        action="store_true",
+        help="do not lint openapi.yaml with Redocly (needs Node.js)",
+    )
+    parser.add_argument(
         "--skip-drift",
         action="store_true",
         help="do not check that generated/ matches openapi.yaml",
@@ -199,6 +206,29 @@ def check_drift(env: dict[str, str]) -> StepOutcome:
     if run.returncode == 1:
         return StepOutcome(name, False, output)
     raise SetupError(f"the drift check could not run:\n{output}")
+
+
+def check_lint(env: dict[str, str]) -> StepOutcome:
+    """Lint openapi.yaml with the pinned Redocly CLI (``build_docs.py --lint-only``).
+
+    Raises:
+        SetupError: if the linter cannot run (no Node.js, npm ci failed).
+    """
+    name = "openapi.yaml lints clean (Redocly, 0 errors, 0 warnings)"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_docs.py"), "--lint-only"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = (run.stdout + run.stderr).strip()
+    if run.returncode == 0:
+        return StepOutcome(name, True)
+    if run.returncode == 1:
+        return StepOutcome(name, False, output)
+    raise SetupError(f"the spec linter could not run (or pass --skip-lint):\n{output}")
 
 
 def _preflight(env: dict[str, str]) -> str:
@@ -423,6 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = Run(target=target)
         spec = check_spec()
         run.steps.append(spec)
+        if not args.skip_lint:
+            run.steps.append(check_lint(env))
         if not args.skip_drift:
             run.steps.append(check_drift(env))
         # Schemathesis cannot test against a document that is not OpenAPI;
