@@ -296,28 +296,35 @@ class PollPlanner:
     def _next_boundary(self, reading: _Reading, now: float) -> float | None:
         """The moment worth looking at next to narrow the finish, if any.
 
-        Looking when the end of step `k` is equally likely to have passed or
-        not cuts the polygon through its middle along that step's boundary.
-        Of the boundaries reachable within one `max_interval`, the latest is
-        chosen, so each look both narrows the finish and covers as much time
-        as allowed.
+        A look at time `t` tells, for each step boundary `s + k * D / total`,
+        whether it has passed, cutting the polygon in two. Candidate looks
+        within one `max_interval` are scored by the finish window they leave
+        in the worse of the two outcomes; the best wins, the later on a tie,
+        so each look narrows the finish and covers as much time as it can.
         """
         polling = self._polling
         earliest_finish, latest_finish = reading.span(1.0)
-        if latest_finish - earliest_finish <= polling.precision:
+        width = latest_finish - earliest_finish
+        if width <= polling.precision:
             return None
         soonest, latest = now + polling.min_interval, now + polling.max_interval
-        chosen: float | None = None
+        best: tuple[float, float] | None = None
         for step in range(reading.done + 1, reading.total):
-            low, high = reading.span(step / reading.total)
-            if high - low <= polling.precision:
+            weight = step / reading.total
+            low, high = reading.span(weight)
+            low, high = max(low, soonest), min(high, latest)
+            if high <= low:
                 continue
-            middle = (low + high) / 2
-            if middle > latest:
-                break
-            if middle >= soonest:
-                chosen = middle
-        return chosen
+            for eighth in range(1, 8):
+                moment = low + (high - low) * eighth / 8
+                left = _finish_width(reading.polygon, (1.0, weight, moment), moment)
+                right = _finish_width(reading.polygon, (-1.0, -weight, -moment), moment)
+                score = (round(max(left, right), 3), -moment)
+                if best is None or score < (round(best[0], 3), -best[1]):
+                    best = (max(left, right), moment)
+        if best is None or best[0] > 0.9 * width:
+            return None
+        return best[1]
 
     def _next_backoff(self) -> float:
         """The next capped exponential backoff interval, shortened by jitter."""
@@ -326,6 +333,15 @@ class PollPlanner:
         self._backoff = min(self._backoff * polling.multiplier, polling.max_interval)
         shortened = interval * (1 - polling.jitter * self._random())
         return max(shortened, polling.min_interval)
+
+
+def _finish_width(polygon: list[Point], plane: HalfPlane, moment: float) -> float:
+    """The finish window's width once `plane` holds and the job ran past `moment`."""
+    part = _clip(_clip(polygon, plane), (-1.0, -1.0, -moment))
+    if len(part) < 3:
+        return 0.0
+    finishes = [start + duration for start, duration in part]
+    return max(finishes) - min(finishes)
 
 
 def _start_hints(job: Job, *, now: float, wall: float) -> list[HalfPlane]:
