@@ -65,9 +65,7 @@ def generate_into(folder: Path) -> Path:
     # interpreter, whatever PATH the caller has.
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
-    run = subprocess.run(
-        command, capture_output=True, text=True, cwd=folder, env=env
-    )
+    run = subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env)
     log = (run.stdout + run.stderr).strip()
     if run.returncode != 0 or not output.is_dir():
         raise GenerationError(f"the generator failed:\n{log}")
@@ -125,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
         if args.check:
-            report = differences(fresh, TARGET) if TARGET.is_dir() else [
-                f"generated/{PACKAGE} does not exist"
-            ]
+            report = (
+                differences(fresh, TARGET)
+                if TARGET.is_dir()
+                else [f"generated/{PACKAGE} does not exist"]
+            )
             if report:
                 print(
                     "generated/ is out of date with openapi.yaml; "
