@@ -739,6 +739,9 @@ class AsyncClient(_ClientBase):
             received = 0
             total = _content_length(response)
             async for chunk in self._body_chunks(response):
+                # Limitation: chunks are written on the event loop; a very slow
+                # disk delays other tasks by one 64 KiB write at a time. The
+                # fsync, which can take long, runs in a thread.
                 target.write(chunk)
                 received += len(chunk)
                 if on_progress is not None:
@@ -800,6 +803,10 @@ class _PageWalk:
 
     def take(self, page: JobList) -> list[Job]:
         """The jobs of `page` not seen before; advances the offset."""
+        # Limitation: offsets shift when jobs arrive (handled: seen ids are
+        # skipped) but also when they leave the filter during the walk, e.g.
+        # a job listed by status=processing that completes; then a job can
+        # be skipped. Walks without a status filter are not affected.
         fresh = [job for job in page.jobs if job.id not in self._seen]
         self._seen.update(job.id for job in fresh)
         skipped = len(page.jobs) - len(fresh)
