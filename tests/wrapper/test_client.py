@@ -87,11 +87,17 @@ def test_loopback_http_and_https_are_accepted(url: str) -> None:
     Client(api_key=SECRET, base_url=url).close()
 
 
-def test_plain_http_to_a_remote_host_can_be_allowed_explicitly() -> None:
+def test_plain_http_to_a_remote_host_can_be_allowed_explicitly_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     client = Client(
         api_key=SECRET, base_url="http://example.com", allow_insecure_http=True
     )
     client.close()
+
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "example.com" in warnings[0].getMessage()
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from collections.abc import Generator
 from importlib import metadata
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from .errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://developer-api.qomplement.com"
 API_KEY_ENV = "QOMPLEMENT_API_KEY"
@@ -85,6 +88,11 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
             f"Refusing plain http:// to {host}: the API key would travel "
             "unencrypted. Use https://, or pass allow_insecure_http=True if the "
             "network is trusted."
+        )
+    if url.scheme == "http" and not is_loopback(host):
+        logger.warning(
+            "Sending the API key to %s over plain http:// (allow_insecure_http=True)",
+            host,
         )
     return url_text.rstrip("/")
 
