@@ -187,3 +187,10 @@ def test_polling_settings_are_validated() -> None:
         Polling(initial_interval=0)
     with pytest.raises(ValueError, match="jitter"):
         Polling(jitter=1.5)
+
+
+def test_a_job_with_thousands_of_steps_is_planned_quickly_and_precisely() -> None:
+    looks, lateness = simulate(600.0, 10_000)
+
+    assert lateness <= Polling().precision
+    assert len(looks) <= 600 / Polling().max_interval + 10

@@ -188,7 +188,8 @@ class PollPlanner:
         self._polling = polling
         self._random = random_fraction
         self._backoff = polling.initial_interval
-        self._facts: list[HalfPlane] = []
+        # The tightest constraint of each kind seen so far, by kind.
+        self._facts: dict[str, HalfPlane] = {}
         self._hints: list[HalfPlane] = []
         self._readings: list[_Reading] = []
 
@@ -200,7 +201,7 @@ class PollPlanner:
     def observe(self, job: Job, *, now: float, wall: float) -> None:
         """Take in a look at `job` made at monotonic `now` (wall-clock `wall`)."""
         if job.status == KnownJobStatus.PENDING:
-            self._add_fact((-1.0, 0.0, -now))  # not started before now
+            self._add_fact("pending", (-1.0, 0.0, -now))  # not started before now
             return
         if job.status != KnownJobStatus.PROCESSING:
             return
@@ -209,8 +210,9 @@ class PollPlanner:
             for reading in self._readings:
                 for hint in self._hints:
                     reading.cut(hint, soft=True)
-        self._add_fact((1.0, 0.0, now))  # started by now
-        self._add_fact((-1.0, -1.0, -now))  # not finished at now
+        if "started" not in self._facts:
+            self._add_fact("started", (1.0, 0.0, now))  # started by now
+        self._add_fact("running", (-1.0, -1.0, -now))  # not finished at now
 
         progress = job.progress
         if not isinstance(progress, JobProgress) or not _usable(progress):
@@ -237,9 +239,9 @@ class PollPlanner:
         """Seconds to pause after a look that failed (a transient error)."""
         return self._next_backoff()
 
-    def _add_fact(self, plane: HalfPlane) -> None:
+    def _add_fact(self, kind: str, plane: HalfPlane) -> None:
         """Record a constraint that holds whatever `current` means."""
-        self._facts.append(plane)
+        self._facts[kind] = plane
         was_predicting = bool(self._alive())
         for reading in self._readings:
             reading.cut(plane)
@@ -252,7 +254,7 @@ class PollPlanner:
         readings = []
         for shift in (0, 1):
             reading = _Reading.around(shift, total, now)
-            for fact in self._facts[-4:]:
+            for fact in self._facts.values():
                 reading.cut(fact)
             for hint in self._hints:
                 reading.cut(hint, soft=True)
@@ -308,13 +310,20 @@ class PollPlanner:
         if width <= polling.precision:
             return None
         soonest, latest = now + polling.min_interval, now + polling.max_interval
-        best: tuple[float, float] | None = None
+        candidates: list[tuple[float, float, float]] = []
         for step in range(reading.done + 1, reading.total):
             weight = step / reading.total
             low, high = reading.span(weight)
+            if low > latest:
+                break
             low, high = max(low, soonest), min(high, latest)
-            if high <= low:
-                continue
+            if high > low:
+                candidates.append((weight, low, high))
+        # A job with thousands of steps has many boundaries in reach; a few
+        # spread among them choose as well.
+        stride = max(1, len(candidates) // 8)
+        best: tuple[float, float] | None = None
+        for weight, low, high in candidates[::stride]:
             for eighth in range(1, 8):
                 moment = low + (high - low) * eighth / 8
                 left = _finish_width(reading.polygon, (1.0, weight, moment), moment)
