@@ -16,8 +16,9 @@ class JobProgress:
     """How far a processing job has got.
 
     Attributes:
-        current (int): Steps done so far.
-        total (int): Steps in all.
+        current (int): The step in progress, counting from 1, as in "Processing document 2 of 5"; `current - 1` steps
+            are done.
+        total (int): Steps in all; `current` reaches `total` during the last step.
         message (None | str | Unset): A human-readable description of the current step.
     """
 
