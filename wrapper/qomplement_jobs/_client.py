@@ -33,6 +33,7 @@ from ._download import (
     CHUNK_SIZE,
     DownloadProgressCallback,
     DownloadTarget,
+    check_file_answer,
     check_length,
     incomplete,
 )
@@ -429,6 +430,7 @@ class Client(_ClientBase):
             JobNotFinishedError, NoFileError, FileExpiredError: the job has no file now.
             NotFoundError: no job with this id exists for this key.
             DownloadIncompleteError: the body was cut short or had the wrong length.
+            InvalidResponseError: the answer is JSON, not a file.
 
         Example:
             >>> path = client.download(job.id, "downloads/")
@@ -483,6 +485,11 @@ class Client(_ClientBase):
         """Send the download request and return the streaming 200 answer."""
         response = self._send(download_job_file._get_kwargs(job_id=job_id), stream=True)
         self._raise_for_status(response, download=True)
+        try:
+            check_file_answer(response)
+        except errors.InvalidResponseError:
+            response.close()
+            raise
         return response
 
     def _body_chunks(self, response: httpx.Response) -> Iterator[bytes]:
@@ -777,6 +784,11 @@ class AsyncClient(_ClientBase):
             download_job_file._get_kwargs(job_id=job_id), stream=True
         )
         await self._raise_for_status(response, download=True)
+        try:
+            check_file_answer(response)
+        except errors.InvalidResponseError:
+            await response.aclose()
+            raise
         return response
 
     async def _body_chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:

@@ -50,6 +50,23 @@ def check_length(response: httpx.Response, received: int) -> None:
         )
 
 
+def check_file_answer(response: httpx.Response) -> None:
+    """Raise `InvalidResponseError` if a 200 download answer carries JSON, not a file.
+
+    The service answers errors in JSON and files in their own media types, so
+    JSON with a 200 is a broken answer (a proxy's, or a server's error page),
+    which must not end up on disk as the job's file.
+    """
+    media_type = response.headers.get("content-type", "")
+    essence = media_type.split(";", 1)[0].strip().lower()
+    if essence == "application/json" or essence.endswith("+json"):
+        raise errors.InvalidResponseError(
+            f"{response.request.method} {response.request.url.path} answered "
+            f"{response.status_code} with {essence} instead of a file",
+            status_code=response.status_code,
+        )
+
+
 def incomplete(
     response: httpx.Response, received: int, cause: errors.TransportError
 ) -> errors.DownloadIncompleteError:
