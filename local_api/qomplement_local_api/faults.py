@@ -29,7 +29,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .clock import Clock
-from .deviations import Deviation, Exchange
+from .deviations import Deviation, Exchange, Incoming, rewrite_request
 
 __all__ = [
     "FAULT_KINDS",
@@ -308,6 +308,7 @@ class LocalMiddleware:
         stats: Stats,
         connections: ConnectionRegistry,
         deviations: Callable[[], list[Deviation]],
+        server_key: Callable[[], str] | None = None,
     ) -> None:
         self.app = app
         self.faults = faults
@@ -315,6 +316,7 @@ class LocalMiddleware:
         self.stats = stats
         self.connections = connections
         self.deviations = deviations
+        self.server_key = server_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -352,6 +354,8 @@ class LocalMiddleware:
         deviations = self.deviations()
         if deviations:
             send = _rewriting(scope, send, deviations)
+            key = self.server_key() if self.server_key is not None else ""
+            scope = _deviated_request(scope, deviations, key)
         if scope["path"].startswith("/v1/"):
             wait = self.limiter.acquire(_limit_key(scope))
             if wait is not None:
@@ -552,6 +556,23 @@ async def _wait_for_disconnect(receive: Receive) -> None:
         async with asyncio.timeout(_DISCONNECT_TIMEOUT):
             while (await receive())["type"] != "http.disconnect":
                 pass
+
+
+def _deviated_request(
+    scope: Scope, deviations: list[Deviation], server_key: str
+) -> Scope:
+    """Return ``scope`` with the query and headers the deviations give the request."""
+    incoming = Incoming(
+        method=scope["method"],
+        path=scope["path"],
+        query_string=scope.get("query_string", b""),
+        headers=list(scope["headers"]),
+        server_key=server_key,
+    )
+    changed = rewrite_request(incoming, deviations)
+    if changed == incoming:
+        return scope
+    return {**scope, "query_string": changed.query_string, "headers": changed.headers}
 
 
 def _rewriting(scope: Scope, send: Send, deviations: list[Deviation]) -> Send:

@@ -284,12 +284,14 @@ def serve(
             ...
 
     ``port`` 0 picks a free port. ``api_key`` fixes the valid key (default:
-    a new random one). ``deviations`` names departures from the spec the
-    server makes (see :mod:`qomplement_local_api.deviations`).
+    a new random one). ``deviations`` are departures from the spec the
+    server makes: names from
+    :data:`~qomplement_local_api.deviations.KNOWN_DEVIATIONS` or objects of
+    your own (see :mod:`qomplement_local_api.deviations`).
 
     Raises:
         ValueError: ``host`` is not loopback and ``allow_non_loopback`` is
-            false, or ``api_key`` is malformed.
+            false, ``api_key`` is malformed, or a deviation's name is unknown.
         OSError: the address cannot be bound.
         RuntimeError: the server did not start.
     """
@@ -314,6 +316,7 @@ def serve(
         stats=backend.stats,
         connections=connections,
         deviations=lambda: backend.deviations,
+        server_key=lambda: backend.store.api_key,
     )
     config = uvicorn.Config(
         app,
