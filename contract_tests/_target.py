@@ -162,6 +162,10 @@ class Target:
     # Generated cases sent, and the explicit tests' own requests, per operation.
     examples: Counter[str] = field(init=False, repr=False, default_factory=Counter)
     requests: Counter[str] = field(init=False, repr=False, default_factory=Counter)
+    # Shown every 429 before it is retried, so the suite can judge it too.
+    on_rate_limited: Callable[[str, Any], None] | None = field(
+        init=False, repr=False, default=None
+    )
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
@@ -231,7 +235,8 @@ class Target:
         Each wait is the answer's ``Retry-After`` (bounded), held for every
         request, not just this one; after ``MAX_RATE_LIMIT_RETRIES`` retries
         the ``429`` itself is returned. Each send counts once in ``counter``.
-        ``paced_by_sender`` says ``send`` waits for the pacer itself.
+        ``paced_by_sender`` says ``send`` waits for the pacer itself. Each
+        retried ``429`` is passed to :attr:`on_rate_limited` first.
         """
         for _ in range(MAX_RATE_LIMIT_RETRIES):
             if not paced_by_sender:
@@ -240,6 +245,8 @@ class Target:
             counter[operation] += 1
             if answer.status_code != 429:
                 return answer
+            if self.on_rate_limited is not None:
+                self.on_rate_limited(operation, answer)
             delay = retry_after_seconds(answer.headers)
             logger.debug("429 from %s: retrying in %.1f s", operation, delay)
             close = getattr(answer, "close", None)

@@ -4,10 +4,14 @@ The target is the running service named by ``QOMPLEMENT_BASE_URL`` (with
 ``QOMPLEMENT_API_KEY``) or, when that is unset, the bundled local API, started
 once for the session. ``--conformance-results PATH`` writes every operation's
 check outcomes as JSON (see ``contract_tests/_results.py``).
+``--local-deviation NAME`` starts the local API with that departure from the
+spec (see ``qomplement_local_api.deviations``), to show the suite catches it.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import sys
 import time
 from collections.abc import Generator, Iterator
@@ -43,6 +47,9 @@ FAILURES_BEFORE_KEY = pytest.StashKey[dict[tuple[str, str], int]]()
 # Checks that judge answers to methods the spec does not declare; they pass
 # vacuously when no such request is sent.
 METHOD_CHECKS = frozenset({"unsupported_method", "allow_header_conformance"})
+RATE_LIMIT_CHECK = "explicit_rate_limit_retry_after"
+# openapi.yaml: Retry-After on a 429 is an integer number of seconds, >= 0.
+RETRY_AFTER = re.compile(r"[0-9]+")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +59,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help="write each operation's check outcomes to PATH as JSON",
+    )
+    parser.addoption(
+        "--local-deviation",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="start the local API with this named deviation (repeatable)",
     )
 
 
@@ -66,6 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
         max_examples_from_env()
     except TargetConfigError as error:
         raise pytest.UsageError(str(error)) from None
+    if remote is not None and config.getoption("--local-deviation"):
+        raise pytest.UsageError(
+            "--local-deviation applies to the local API, not to a running service"
+        )
     recorder = CheckRecorder(redact=remote.redact if remote else str)
     config.stash[RECORDER_KEY] = recorder
     config.stash[STARTED_KEY] = time.monotonic()
@@ -95,7 +113,11 @@ def target(pytestconfig: pytest.Config, recorder: CheckRecorder) -> Iterator[Tar
             "to test a running service instead",
             pytrace=False,
         )
-    with serve() as api:
+    try:
+        api = serve(deviations=pytestconfig.getoption("--local-deviation"))
+    except ValueError as error:
+        pytest.fail(str(error), pytrace=False)
+    with api:
         local = Target(base_url=api.base_url, api_key=api.api_key, is_local=True)
         recorder.redact = local.redact
         pytestconfig.stash[TARGET_KEY] = local
@@ -135,6 +157,40 @@ def _bind_schema(target: Target, recorder: CheckRecorder) -> None:
                 )
 
     schema.hooks.register_hook_with_name(after_validate, "after_validate")
+    target.on_rate_limited = functools.partial(_judge_rate_limit, target, recorder)
+
+
+def _judge_rate_limit(
+    target: Target, recorder: CheckRecorder, operation: str, answer: Any
+) -> None:
+    """Record whether a ``429`` says, in whole seconds, how long to wait.
+
+    The suite retries a ``429`` instead of handing it to schemathesis, so
+    this is where its ``Retry-After`` is held to the spec.
+    """
+    retry_after = None
+    for name, value in answer.headers.items():
+        if name.lower() == "retry-after":
+            # schemathesis keeps every value of a header in a list.
+            retry_after = value[0] if isinstance(value, list) and value else value
+            break
+    if retry_after is not None and RETRY_AFTER.fullmatch(str(retry_after)):
+        recorder.passed(operation, RATE_LIMIT_CHECK)
+        return
+    problem = (
+        "a 429 answer has no Retry-After header"
+        if retry_after is None
+        else f"a 429 answer's Retry-After is {retry_after!r}, not whole seconds"
+    )
+    request = answer.request
+    shown = shown_request(
+        str(request.method),
+        str(request.url),
+        {name: str(value) for name, value in request.headers.items()},
+        target.redact,
+        429,
+    )
+    recorder.failed(operation, RATE_LIMIT_CHECK, problem, shown)
 
 
 def _request_shown(target: Target, result: Any, response: Any) -> RequestShown:

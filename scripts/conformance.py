@@ -3,6 +3,7 @@
 Usage::
 
     python scripts/conformance.py                      # against the bundled local API
+    python scripts/conformance.py --deviation NAME     # ... told to break the spec
     QOMPLEMENT_API_KEY=sd_... python scripts/conformance.py --base-url URL
 
 Steps: (1) openapi.yaml must be a valid OpenAPI 3.1 document; (2) it must
@@ -137,6 +138,14 @@ def _parser() -> argparse.ArgumentParser:
         help="do not lint openapi.yaml with Redocly (needs Node.js)",
     )
     parser.add_argument(
+        "--deviation",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="start the bundled local API with this named departure from the spec "
+        "(repeatable), to see the suite catch it",
+    )
+    parser.add_argument(
         "--skip-drift",
         action="store_true",
         help="do not check that generated/ matches openapi.yaml",
@@ -160,10 +169,12 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
     if args.max_rps is not None:
         env[MAX_RPS_VARIABLE] = repr(args.max_rps)
     try:
-        remote_target_from_env(env)
+        remote = remote_target_from_env(env)
         max_examples_from_env(env)
     except TargetConfigError as error:
         raise SetupError(str(error)) from None
+    if remote is not None and args.deviation:
+        raise SetupError("--deviation applies to the bundled local API only")
     # The in-repo packages, after whatever the caller put first.
     folders = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
     folders += [str(ROOT)] + [str(ROOT / name) for name in PACKAGE_FOLDERS]
@@ -231,17 +242,26 @@ def check_lint(env: dict[str, str]) -> StepOutcome:
     raise SetupError(f"the spec linter could not run (or pass --skip-lint):\n{output}")
 
 
-def _preflight(env: dict[str, str]) -> str:
+# Imports the local API and prints the names of its deviations.
+_LOCAL_PROBE = """
+import json
+from qomplement_local_api import serve
+from qomplement_local_api.deviations import KNOWN_DEVIATIONS
+print(json.dumps(sorted(KNOWN_DEVIATIONS)))
+"""
+
+
+def _preflight(env: dict[str, str], deviations: Sequence[str] = ()) -> str:
     """Name the target, and make sure it can be reached at all.
 
     Raises:
-        SetupError: if the local API cannot be imported or the running service
-            cannot be reached.
+        SetupError: if the local API cannot be imported or does not know one
+            of ``deviations``, or the running service cannot be reached.
     """
     remote = remote_target_from_env(env)
     if remote is None:
         probe = subprocess.run(
-            [sys.executable, "-c", "from qomplement_local_api import serve"],
+            [sys.executable, "-c", _LOCAL_PROBE],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -252,6 +272,15 @@ def _preflight(env: dict[str, str]) -> str:
             raise SetupError(
                 "the bundled local API cannot be imported:\n" + probe.stderr.strip()
             )
+        known = json.loads(probe.stdout.strip().splitlines()[-1])
+        unknown = [name for name in deviations if name not in known]
+        if unknown:
+            raise SetupError(
+                f"unknown deviation {', '.join(map(repr, unknown))}; "
+                f"known deviations: {', '.join(known)}"
+            )
+        if deviations:
+            return f"the bundled local API, deviating: {', '.join(deviations)}"
         return "the bundled local API"
     _reach(remote)
     return f"{remote.base_url} (GET only, at most {remote.max_rps:g} requests/s)"
@@ -271,8 +300,15 @@ def _reach(target: Target) -> None:
         ) from None
 
 
-def run_suite(env: dict[str, str], junit: Path, results: Path) -> Path:
+def run_suite(
+    env: dict[str, str],
+    junit: Path,
+    results: Path,
+    deviations: Sequence[str] = (),
+) -> Path:
     """Run the contract suite in a child pytest; return the path of its log.
+
+    ``deviations`` are started with the bundled local API.
 
     Raises:
         SetupError: if pytest could not collect or run the suite.
@@ -291,6 +327,7 @@ def run_suite(env: dict[str, str], junit: Path, results: Path) -> Path:
         "--tb=short",
         f"--junitxml={junit}",
         f"--conformance-results={results}",
+        *(f"--local-deviation={name}" for name in deviations),
     ]
     if remote_target_from_env(env) is not None:
         # A paced run against a running service may take longer than the
@@ -449,7 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if exit_.code == 0 else EXIT_SETUP
     try:
         env = _environment(args)
-        target = _preflight(env)
+        target = _preflight(env, args.deviation)
         run = Run(target=target)
         spec = check_spec()
         run.steps.append(spec)
@@ -461,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the verdict then rests on the spec check alone.
         if spec.passed:
             junit, results = args.junit.resolve(), args.results.resolve()
-            run.log_path = run_suite(env, junit, results)
+            run.log_path = run_suite(env, junit, results, args.deviation)
             run.junit, run.results_path = junit, results
             run.results = json.loads(results.read_text(encoding="utf-8"))
     except SetupError as error:
