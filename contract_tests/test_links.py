@@ -20,7 +20,7 @@ from contract_tests._target import Target, max_examples_from_env
 LIST = "GET /v1/jobs"
 GET = "GET /v1/jobs/{job_id}"
 DOWNLOAD = "GET /v1/jobs/{job_id}/download"
-MAX_BATCHES = 3
+MAX_BATCHES = 10
 
 
 def _ids_in(response: Response) -> set[str]:
@@ -68,7 +68,7 @@ def test_links_lead_from_list_to_get_to_download(
                 listed.update(ids)
             return response
 
-    scenarios = max(5, max_examples_from_env() // 4)
+    scenarios = max(10, max_examples_from_env() // 4)
     batches = 0
     while batches < MAX_BATCHES and not all(linked.values()):
         batches += 1
