@@ -34,17 +34,21 @@ def _load_script() -> ModuleType:
 mutation_check = _load_script()
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the script as a user would, outside any QOMPLEMENT_ settings."""
-    environment = {
+def _environment() -> dict[str, str]:
+    """The caller's environment without any QOMPLEMENT_ settings."""
+    return {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("QOMPLEMENT_")
     }
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the script as a user would."""
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
         cwd=ROOT,
-        env=environment,
+        env=_environment(),
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_SECONDS,
@@ -62,7 +66,7 @@ def test_three_deviations_are_caught_and_the_table_says_by_what(
         "--deviation",
         "pages_skip",
         "--deviation",
-        "www_authenticate_basic",
+        "rate_limit_without_retry_after",
         "--max-examples",
         "3",
         "--output",
@@ -83,16 +87,15 @@ def test_three_deviations_are_caught_and_the_table_says_by_what(
         "(faithful)",
         "`total_as_string`",
         "`pages_skip`",
-        "`www_authenticate_basic`",
+        "`rate_limit_without_retry_after`",
     }
     assert rows["(faithful)"][1:3] == ["clean", "-"]
     assert rows["`total_as_string`"][1] == "yes"
     assert "response_schema_conformance (list)" in rows["`total_as_string`"][2]
     assert rows["`pages_skip`"][1:3] == ["yes", "explicit_pages_add_up (list)"]
-    assert rows["`www_authenticate_basic`"][1:3] == [
-        "yes",
-        "explicit_auth_refusals (list, get, download)",
-    ]
+    limited = rows["`rate_limit_without_retry_after`"]
+    assert limited[1] == "yes"
+    assert "explicit_rate_limit_retry_after (" in limited[2]
     assert rows["`pages_skip`"][0] == (
         "Each page after the first starts a job late, skipping one."
     )
@@ -112,6 +115,43 @@ def test_an_unknown_deviation_is_a_usage_error_naming_it(tmp_path: Path) -> None
     assert run.returncode == 2
     assert "unknown deviation 'no_such_deviation'" in run.stdout
     assert not output.exists()
+
+
+def test_the_main_job_refuses_a_deviation_it_cannot_apply(tmp_path: Path) -> None:
+    conformance = [sys.executable, str(ROOT / "scripts" / "conformance.py")]
+    reports = [
+        "--results",
+        str(tmp_path / "r.json"),
+        "--junit",
+        str(tmp_path / "j.xml"),
+    ]
+    unknown = subprocess.run(
+        [*conformance, *reports, "--deviation", "no_such_deviation"],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+        check=False,
+    )
+    remote = subprocess.run(
+        [*conformance, *reports, "--deviation", "total_as_string"],
+        cwd=ROOT,
+        env=_environment()
+        | {
+            "QOMPLEMENT_BASE_URL": "http://127.0.0.1:9",
+            "QOMPLEMENT_API_KEY": "sd_" + "ab" * 24,
+        },
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+    assert unknown.returncode == 2
+    assert "unknown deviation 'no_such_deviation'" in unknown.stdout
+    assert remote.returncode == 2
+    assert "--deviation applies to the bundled local API only" in remote.stdout
 
 
 def _run_record(name: str | None, *, exit_status: int, failed: bool) -> Any:
