@@ -63,7 +63,7 @@ def work(arguments: dict[str, Any]) -> dict[str, Any]:
         httpx.Client(base_url=base_url, headers=headers, timeout=_HTTP_TIMEOUT) as http,
     ):
         idle = _peak_kib()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         if strategy == "sdk":
             path = sdk.download(job_id, path)
         elif strategy in ("stream", "stream_fsync"):
@@ -82,10 +82,17 @@ def work(arguments: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ValueError(f"unknown strategy {strategy!r}")
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         peak = _peak_kib()
     size = path.stat().st_size
     path.unlink()
-    return {"seconds": seconds, "size": size, "idle_kib": idle, "peak_kib": peak}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "size": size,
+        "idle_kib": idle,
+        "peak_kib": peak,
+    }
 
 
 def run(
@@ -169,6 +176,10 @@ def _figures(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         figures[strategy] = {
             "mb_per_s": percentile(rates, 50),
             "mb_per_s_all": rates,
+            # Client CPU seconds per GB, the median run.
+            "cpu_s_per_gb": percentile(
+                [1e9 * a["cpu"] / a["size"] for a in answers], 50
+            ),
             "idle_mib": mean([a["idle_kib"] / 1024 for a in answers]),
             "growth_mib": max(growth),
         }

@@ -211,6 +211,7 @@ async def _work(arguments: dict[str, Any]) -> dict[str, Any]:
         }[strategy]
 
         t0: float = worker_ready()["t0"]
+        cpu_started = time.process_time()
 
         async def one(index: int, plan: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(max(0.0, t0 + index * stagger - time.monotonic()))
@@ -237,7 +238,8 @@ async def _work(arguments: dict[str, Any]) -> dict[str, Any]:
         jobs = await asyncio.gather(
             *(one(index, plan) for index, plan in enumerate(plans))
         )
-    return {"strategy": strategy, "jobs": jobs}
+        cpu = time.process_time() - cpu_started
+    return {"strategy": strategy, "jobs": jobs, "cpu": cpu}
 
 
 # -- the comparison -----------------------------------------------------------
@@ -355,6 +357,10 @@ def run(server: LocalServer, probe: LatencyProbe, *, pairs: int) -> dict[str, An
                 }
             )
         results["strategies"][answer["strategy"]] = rows
+        # Client CPU per look, job creation included (the same for all).
+        results.setdefault("cpu_ms_per_look", {})[answer["strategy"]] = (
+            1000 * answer["cpu"] / max(1, sum(row["client_looks"] for row in rows))
+        )
     # Beyond what the creation round trip and the calibration allow: 0 when
     # both ways of placing the finish agree.
     results["cross_check_excess"] = max(0.0, disagreement - offset_width)
