@@ -103,7 +103,10 @@ class RequestDeviation(Protocol):
 
 
 class KnownDeviation:
-    """Base of the registered deviations: a name, what it breaks, no change."""
+    """Base of the registered deviations: a name, what it breaks, no change.
+
+    A subclass's one-line docstring is its ``description``.
+    """
 
     name = ""
     description = ""
@@ -120,8 +123,9 @@ KNOWN_DEVIATIONS: dict[str, type[KnownDeviation]] = {}
 
 
 def _register(cls: type[KnownDeviation]) -> type[KnownDeviation]:
-    """Add ``cls`` to :data:`KNOWN_DEVIATIONS` under its name."""
-    assert cls.name and cls.description and cls.name not in KNOWN_DEVIATIONS
+    """Add ``cls`` to :data:`KNOWN_DEVIATIONS`, described by its docstring."""
+    assert cls.name and cls.__doc__ and cls.name not in KNOWN_DEVIATIONS
+    cls.description = cls.__doc__
     KNOWN_DEVIATIONS[cls.name] = cls
     return cls
 
@@ -314,8 +318,9 @@ def _server_error(exchange: Exchange) -> Exchange:
 
 @_register
 class TotalAsString(KnownDeviation):
+    """A job list's `total` is a string ("45"), not an integer."""
+
     name = "total_as_string"
-    description = 'A job list\'s `total` is a string ("45"), not an integer.'
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(page: dict[str, Any]) -> None:
@@ -326,8 +331,9 @@ class TotalAsString(KnownDeviation):
 
 @_register
 class ProgressAsPercentage(KnownDeviation):
+    """A processing job's `progress` is a bare percentage, not an object."""
+
     name = "progress_as_percentage"
-    description = "A processing job's `progress` is a bare percentage, not an object."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(job: dict[str, Any]) -> None:
@@ -340,8 +346,9 @@ class ProgressAsPercentage(KnownDeviation):
 
 @_register
 class JobWithoutCreatedAt(KnownDeviation):
+    """Jobs are sent without `created_at`, which the spec requires."""
+
     name = "job_without_created_at"
-    description = "Jobs are sent without `created_at`, which the spec requires."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         return _rewrite_jobs(exchange, lambda job: job.pop("created_at", None))
@@ -349,8 +356,9 @@ class JobWithoutCreatedAt(KnownDeviation):
 
 @_register
 class NullErrorMessage(KnownDeviation):
+    """A failed job's `error.message` is null; the spec says a string."""
+
     name = "null_error_message"
-    description = "A failed job's `error.message` is null; the spec says a string."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(job: dict[str, Any]) -> None:
@@ -362,10 +370,9 @@ class NullErrorMessage(KnownDeviation):
 
 @_register
 class DatetimeWithoutTimezone(KnownDeviation):
+    """Timestamps read `2025-02-26 10:30:00`: a space and no offset, not RFC 3339."""
+
     name = "datetime_without_timezone"
-    description = (
-        "Timestamps read `2025-02-26 10:30:00`: a space and no offset, not RFC 3339."
-    )
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(job: dict[str, Any]) -> None:
@@ -379,10 +386,9 @@ class DatetimeWithoutTimezone(KnownDeviation):
 
 @_register
 class ErrorObjectBody(KnownDeviation):
+    """Error answers carry `{"error": {"code", "message"}}`, not `detail` text."""
+
     name = "error_object_body"
-    description = (
-        'Error answers carry `{"error": {"code", "message"}}`, not `detail` text.'
-    )
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         body = _json_body(exchange)
@@ -400,10 +406,9 @@ class ErrorObjectBody(KnownDeviation):
 
 @_register
 class UnknownJobAnswers400(KnownDeviation):
+    """An id that matches no job answers 400, a status the spec never lists."""
+
     name = "unknown_job_answers_400"
-    description = (
-        "An id that matches no job answers 400, a status the spec never lists."
-    )
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         body = _json_body(exchange)
@@ -416,8 +421,9 @@ class UnknownJobAnswers400(KnownDeviation):
 
 @_register
 class Limit100ServerError(KnownDeviation):
+    """`limit=100`, the documented maximum, answers 500."""
+
     name = "limit_100_server_error"
-    description = "`limit=100`, the documented maximum, answers 500."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         limit = _int_or_none(_query_value(exchange.query_string, "limit"))
@@ -432,8 +438,9 @@ class Limit100ServerError(KnownDeviation):
 
 @_register
 class OffsetPastEndServerError(KnownDeviation):
+    """An `offset` past the last job answers 500, not an empty page."""
+
     name = "offset_past_end_server_error"
-    description = "An `offset` past the last job answers 500, not an empty page."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         body = _json_body(exchange)
@@ -450,8 +457,9 @@ class OffsetPastEndServerError(KnownDeviation):
 
 @_register
 class MalformedIdNotFound(KnownDeviation):
+    """A job id that is not a UUID answers 404 instead of 422."""
+
     name = "malformed_id_not_found"
-    description = "A job id that is not a UUID answers 404 instead of 422."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         body = _json_body(exchange)
@@ -473,8 +481,9 @@ class MalformedIdNotFound(KnownDeviation):
 
 @_register
 class JsonAsTextPlain(KnownDeviation):
+    """JSON answers are labelled `Content-Type: text/plain`."""
+
     name = "json_as_text_plain"
-    description = "JSON answers are labelled `Content-Type: text/plain`."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         content_type = _header(exchange.headers, b"content-type") or b""
@@ -490,8 +499,9 @@ class JsonAsTextPlain(KnownDeviation):
 
 @_register
 class DownloadWithoutContentType(KnownDeviation):
+    """The downloaded file comes without a `Content-Type`."""
+
     name = "download_without_content_type"
-    description = "The downloaded file comes without a `Content-Type`."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         if not _is_download_file(exchange):
@@ -501,10 +511,9 @@ class DownloadWithoutContentType(KnownDeviation):
 
 @_register
 class DownloadWithoutContentDisposition(KnownDeviation):
+    """The downloaded file comes without the required `Content-Disposition`."""
+
     name = "download_without_content_disposition"
-    description = (
-        "The downloaded file comes without the required `Content-Disposition`."
-    )
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         if not _is_download_file(exchange):
@@ -516,10 +525,9 @@ class DownloadWithoutContentDisposition(KnownDeviation):
 
 @_register
 class JsonDownload(KnownDeviation):
+    """The download answers 200 with JSON pointing at the file, not the file."""
+
     name = "json_download"
-    description = (
-        "The download answers 200 with JSON pointing at the file, not the file."
-    )
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         if not _is_download_file(exchange) or exchange.body is None:
@@ -531,8 +539,9 @@ class JsonDownload(KnownDeviation):
 
 @_register
 class RateLimitWithoutRetryAfter(KnownDeviation):
+    """Every 50th request answers 429 with no `Retry-After`."""
+
     name = "rate_limit_without_retry_after"
-    description = "Every 50th request answers 429 with no `Retry-After`."
 
     every = 50
 
@@ -557,10 +566,9 @@ class RateLimitWithoutRetryAfter(KnownDeviation):
 
 @_register
 class WwwAuthenticateBasic(KnownDeviation):
+    """401 answers challenge with `Basic`; the spec's only value is `Bearer`."""
+
     name = "www_authenticate_basic"
-    description = (
-        "401 answers challenge with `Basic`; the spec's only value is `Bearer`."
-    )
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         if operation_of(exchange.path) is None or exchange.status != 401:
@@ -576,8 +584,9 @@ class WwwAuthenticateBasic(KnownDeviation):
 
 @_register
 class NoKeyAccepted(KnownDeviation):
+    """A request without a key is answered as if it carried a valid one."""
+
     name = "no_key_accepted"
-    description = "A request without a key is answered as if it carried a valid one."
 
     def rewrite_request(self, request: Incoming) -> Incoming:
         if operation_of(request.path) is None:
@@ -590,8 +599,9 @@ class NoKeyAccepted(KnownDeviation):
 
 @_register
 class MissingKeyAnswers403(KnownDeviation):
+    """A request without a key answers 403 instead of 401."""
+
     name = "missing_key_answers_403"
-    description = "A request without a key answers 403 instead of 401."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         if operation_of(exchange.path) is None or exchange.status != 401:
@@ -610,8 +620,9 @@ class MissingKeyAnswers403(KnownDeviation):
 
 @_register
 class HasMoreAlwaysFalse(KnownDeviation):
+    """`has_more` is false even when more jobs follow the page."""
+
     name = "has_more_always_false"
-    description = "`has_more` is false even when more jobs follow the page."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(page: dict[str, Any]) -> None:
@@ -622,8 +633,9 @@ class HasMoreAlwaysFalse(KnownDeviation):
 
 @_register
 class TotalCountsPage(KnownDeviation):
+    """`total` counts the jobs on the page, not every matching job."""
+
     name = "total_counts_page"
-    description = "`total` counts the jobs on the page, not every matching job."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(page: dict[str, Any]) -> None:
@@ -635,8 +647,9 @@ class TotalCountsPage(KnownDeviation):
 
 @_register
 class OldestFirst(KnownDeviation):
+    """Each page lists its jobs oldest first; the spec says newest first."""
+
     name = "oldest_first"
-    description = "Each page lists its jobs oldest first; the spec says newest first."
 
     def rewrite(self, exchange: Exchange) -> Exchange:
         def change(page: dict[str, Any]) -> None:
@@ -648,8 +661,9 @@ class OldestFirst(KnownDeviation):
 
 @_register
 class TypeFilterIgnored(KnownDeviation):
+    """The `type` filter is ignored: every type is listed."""
+
     name = "type_filter_ignored"
-    description = "The `type` filter is ignored: every type is listed."
 
     def rewrite_request(self, request: Incoming) -> Incoming:
         if operation_of(request.path) != LIST:
@@ -661,10 +675,9 @@ class TypeFilterIgnored(KnownDeviation):
 
 @_register
 class UnknownStatusAccepted(KnownDeviation):
+    """A `status` filter outside the spec's enum is ignored, not answered 422."""
+
     name = "unknown_status_accepted"
-    description = (
-        "A `status` filter outside the spec's enum is ignored, not answered 422."
-    )
 
     def rewrite_request(self, request: Incoming) -> Incoming:
         if operation_of(request.path) != LIST:
@@ -680,8 +693,9 @@ class UnknownStatusAccepted(KnownDeviation):
 
 @_register
 class PagesOverlap(KnownDeviation):
+    """Each page after the first starts a job early, repeating one."""
+
     name = "pages_overlap"
-    description = "Each page after the first starts a job early, repeating one."
 
     def rewrite_request(self, request: Incoming) -> Incoming:
         return _shift_offset(request, -1)
@@ -689,8 +703,9 @@ class PagesOverlap(KnownDeviation):
 
 @_register
 class PagesSkip(KnownDeviation):
+    """Each page after the first starts a job late, skipping one."""
+
     name = "pages_skip"
-    description = "Each page after the first starts a job late, skipping one."
 
     def rewrite_request(self, request: Incoming) -> Incoming:
         return _shift_offset(request, +1)
