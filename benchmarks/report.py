@@ -429,11 +429,16 @@ def _many(data: dict[str, Any]) -> str:
             if key.startswith("sdk")
             else baselines[key]
         )
+        failures = ", ".join(
+            f"{count} {name}" for name, count in answer.get("errors", {}).items()
+        )
         rows.append(
             [
                 label,
+                f"{answer['completed']}" + (f" ({failures})" if failures else ""),
                 f"{answer['wall']:.1f}",
                 f"{answer['wall'] / answer['floor']:.2f}x",
+                f"{answer['cpu']:.1f}",
                 str(answer["requests"]),
                 str(answer["429"]),
                 f"{answer['into_pause']}",
@@ -459,8 +464,10 @@ def _many(data: dict[str, Any]) -> str:
         _table(
             [
                 "strategy",
+                "jobs seen finished",
                 "wall time, s",
                 "vs floor",
+                "client CPU, s",
                 "requests",
                 "429s",
                 "requests sent into a 429's pause",
