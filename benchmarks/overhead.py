@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ._harness import LatencyProbe, LocalServer, run_worker
+from ._harness import LatencyProbe, LocalServer, percentile, run_worker
 
 TARGET = 1.3
 _WARM_UP = 50
@@ -58,7 +58,10 @@ def work(arguments: dict[str, Any]) -> dict[str, Any]:
                 call()
         wall = dict.fromkeys(contenders, 0.0)
         cpu = dict.fromkeys(contenders, 0.0)
+        by_round: list[dict[str, float]] = []
         for round_ in range(rounds):
+            this_round: dict[str, float] = {}
+            by_round.append(this_round)
             names = list(contenders)
             if round_ % 2:
                 names.reverse()
@@ -67,7 +70,9 @@ def work(arguments: dict[str, Any]) -> dict[str, Any]:
                 started, cpu_started = time.perf_counter(), time.process_time()
                 for _ in range(per_round):
                     call()
-                wall[name] += time.perf_counter() - started
+                elapsed = time.perf_counter() - started
+                this_round[name] = elapsed
+                wall[name] += elapsed
                 cpu[name] += time.process_time() - cpu_started
     done = per_round * rounds
     return {
@@ -75,6 +80,7 @@ def work(arguments: dict[str, Any]) -> dict[str, Any]:
         "rounds": rounds,
         "wall_us": {name: 1e6 * value / done for name, value in wall.items()},
         "cpu_us": {name: 1e6 * value / done for name, value in cpu.items()},
+        "round_ratios": [item["wrapper"] / item["raw"] for item in by_round],
     }
 
 
@@ -100,6 +106,7 @@ def run(
     ratio = answer["wall_us"]["wrapper"] / answer["wall_us"]["raw"]
     answer["ratio"] = ratio
     answer["cpu_ratio"] = answer["cpu_us"]["wrapper"] / answer["cpu_us"]["raw"]
+    answer["round_ratio_median"] = percentile(answer["round_ratios"], 50)
     answer["load"] = load.summary()
     answer["targets"] = [
         {

@@ -402,6 +402,10 @@ def _overhead(data: dict[str, Any]) -> str:
                 ["ratio", f"{data['ratio']:.2f}x", f"{data['cpu_ratio']:.2f}x"],
             ],
         ),
+        "",
+        "The ratio of wall times within each round ranges from "
+        f"{min(data['round_ratios']):.2f}x to {max(data['round_ratios']):.2f}x "
+        f"(median {data['round_ratio_median']:.2f}x).",
     ]
     if not data["targets"][0]["met"]:
         parts += [
