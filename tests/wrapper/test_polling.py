@@ -77,14 +77,27 @@ def simulate(
 
 
 def test_backoff_grows_by_the_multiplier_up_to_the_cap() -> None:
-    polling = Polling(initial_interval=1.0, multiplier=2.0, max_interval=5.0, jitter=0)
+    polling = Polling(initial_interval=1.0, multiplier=2.0, max_backoff=5.0, jitter=0)
     planner = PollPlanner(polling)
     delays = [planner.next_delay(now=0.0) for _ in range(6)]
     assert delays == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
 
 
+def test_backoff_is_capped_by_max_interval_too() -> None:
+    polling = Polling(initial_interval=1.0, max_backoff=5.0, max_interval=2.0, jitter=0)
+    planner = PollPlanner(polling)
+    delays = [planner.next_delay(now=0.0) for _ in range(4)]
+    assert delays == [1.0, 1.5, 2.0, 2.0]
+
+
 def test_backoff_jitter_only_shortens_the_interval() -> None:
-    polling = Polling(initial_interval=4.0, multiplier=1.0, jitter=0.25, min_interval=0)
+    polling = Polling(
+        initial_interval=4.0,
+        multiplier=1.0,
+        max_backoff=4.0,
+        jitter=0.25,
+        min_interval=0,
+    )
     assert PollPlanner(polling, random_fraction=lambda: 0.0).next_delay(now=0) == 4.0
     assert PollPlanner(polling, random_fraction=lambda: 1.0).next_delay(now=0) == 3.0
 
@@ -97,7 +110,26 @@ def test_backoff_never_goes_below_min_interval() -> None:
 def test_twenty_second_job_with_progress_is_noticed_within_precision() -> None:
     looks, lateness = simulate(20.0, 5)
     assert lateness <= Polling().precision
-    assert len(looks) <= 14
+    # A loop that looks every 3 s makes 8 looks and notices 1 s late.
+    assert len(looks) <= 8
+
+
+@pytest.mark.parametrize("duration", [1.3, 4.0, 9.5, 17.0, 28.0, 44.0, 59.0])
+@pytest.mark.parametrize("steps", [2, 3, 6, 10])
+def test_a_job_with_progress_is_noticed_within_precision_whatever_its_length(
+    duration: float, steps: int
+) -> None:
+    _, lateness = simulate(duration, steps)
+    assert 0 <= lateness <= Polling().precision + 1e-9
+
+
+@pytest.mark.parametrize("duration", [35.0, 45.0, 55.0])
+def test_long_jobs_with_many_steps_need_far_fewer_looks_than_a_fixed_loop(
+    duration: float,
+) -> None:
+    looks, _ = simulate(duration, 8)
+    loop_looks = duration // 3 + 2  # look, then every 3 s until finished
+    assert len(looks) <= 0.6 * loop_looks
 
 
 @pytest.mark.parametrize("steps", [2, 3, 5, 10, 100])
@@ -125,8 +157,37 @@ def test_progress_schedule_after_a_pending_phase() -> None:
 def test_job_without_progress_is_polled_by_capped_backoff() -> None:
     looks, lateness = simulate(20.0, None)
     gaps = [b - a for a, b in itertools.pairwise(looks)]
-    assert max(gaps) <= Polling().max_interval
-    assert lateness <= Polling().max_interval
+    assert max(gaps) <= Polling().max_backoff
+    assert lateness <= Polling().max_backoff
+
+
+def test_current_is_read_as_the_step_in_progress() -> None:
+    planner = PollPlanner(Polling(jitter=0))
+    # Started at 0 (give or take the second `started_at` may be off); working
+    # on step 2 of 5 at 5 s: one step done, so the five take 12.5 s to 25 s
+    # (steps done would have meant 8.3 s to 12.5 s).
+    for now, current in [(0.0, 1), (5.0, 2)]:
+        planner.observe(
+            job_at("processing", current=current, total=5, started=EPOCH),
+            now=now,
+            wall=EPOCH + now,
+        )
+    finish = planner.predicted_finish
+    assert finish is not None
+    assert 11.0 < finish[0] < 13.0 < 24.0 < finish[1] <= 29.0 + 1e-6
+
+
+def test_a_service_that_counts_steps_done_is_followed_once_it_reports_zero() -> None:
+    planner = PollPlanner(Polling(jitter=0))
+    for now, current in [(0.0, 0), (5.0, 2)]:
+        planner.observe(
+            job_at("processing", current=current, total=5, started=EPOCH),
+            now=now,
+            wall=EPOCH + now,
+        )
+    finish = planner.predicted_finish
+    assert finish is not None
+    assert 8.0 < finish[0] < 9.0 < 12.0 < finish[1] <= 14.0 + 1e-6
 
 
 def test_long_job_never_pauses_longer_than_max_interval() -> None:
@@ -187,6 +248,21 @@ def test_polling_settings_are_validated() -> None:
         Polling(initial_interval=0)
     with pytest.raises(ValueError, match="jitter"):
         Polling(jitter=1.5)
+
+
+@pytest.mark.parametrize("total", [10**12, 2**53, 2**53 + 1, 10**400])
+def test_a_progress_report_with_an_enormous_total_is_planned_at_once(
+    total: int,
+) -> None:
+    planner = PollPlanner(Polling(jitter=0))
+    for now, current in [(0.0, 1), (3.0, total // 2)]:
+        planner.observe(
+            job_at("processing", current=current, total=total, started=EPOCH),
+            now=now,
+            wall=EPOCH + now,
+        )
+        delay = planner.next_delay(now=now)
+        assert Polling().min_interval <= delay <= Polling().max_interval
 
 
 def test_a_job_with_thousands_of_steps_is_planned_quickly_and_precisely() -> None:

@@ -69,7 +69,7 @@ def test_wait_notices_a_job_that_finishes_between_two_polls(
     assert 3.5 <= clock.monotonic() - start <= 3.5 + Polling().max_interval
 
 
-def test_wait_with_progress_notices_a_twenty_second_job_within_a_third_of_a_second(
+def test_wait_with_progress_notices_a_twenty_second_job_within_a_second(
     api: LocalAPI, client: Client, clock: LinkedClock
 ) -> None:
     start = clock.monotonic()
@@ -78,8 +78,9 @@ def test_wait_with_progress_notices_a_twenty_second_job_within_a_third_of_a_seco
     client.wait(job_id)
 
     lateness = clock.monotonic() - (start + 20.0)
-    assert 0 <= lateness <= 0.3
-    assert requests_to(api, job_path(job_id)) <= 14
+    assert 0 <= lateness <= Polling().precision < 1.0
+    # A loop that looks, then sleeps 3 s, makes 8 requests and notices 1 s late.
+    assert requests_to(api, job_path(job_id)) <= 8
 
 
 def test_wait_reports_progress_through_the_callback(
