@@ -142,6 +142,23 @@ class _ClientBase:
             timeout=make_timeout(timeout if timeout is not None else self.timeout),
         )
 
+    def _pause_before_sending(self, kwargs: dict[str, Any]) -> float:
+        """Seconds to hold a request back for an earlier 429's Retry-After.
+
+        Raises:
+            RateLimitedError: the pause is longer than `Polling.max_retry_after`,
+                so the request is not sent rather than held back that long.
+        """
+        paused = self._gate.remaining()
+        if paused > self.polling.max_retry_after:
+            raise errors.RateLimitedError(
+                f"Not sending {kwargs['method'].upper()} {kwargs['url']}: the service "
+                f"asked this client to pause {paused:.0f}s more, longer than "
+                f"max_retry_after ({self.polling.max_retry_after:.0f}s)",
+                retry_after=paused,
+            )
+        return paused
+
     def _after_response(self, response: httpx.Response) -> None:
         """Log the answer, and pause the whole client when it is a 429."""
         logger.debug(
@@ -168,7 +185,9 @@ class Client(_ClientBase):
         timeout: Seconds allowed for each phase of a request (connecting is
             capped at 10 s).
         allow_insecure_http: Allow `http://` to a host that is not loopback.
-        polling: How `wait` spaces its looks (see `Polling`).
+        polling: How `wait` spaces its looks (see `Polling`). Its
+            `max_retry_after` also bounds how long any call is held back
+            after a 429: a longer pause raises `RateLimitedError` instead.
         clock: Where waiting reads time and sleeps (tests pass a fake).
 
     Raises:
@@ -225,7 +244,7 @@ class Client(_ClientBase):
         stream: bool = False,
     ) -> httpx.Response:
         """Send a request built from generated arguments, after any 429 pause."""
-        paused = self._gate.remaining()
+        paused = self._pause_before_sending(kwargs)
         if paused > 0:
             self.clock.sleep(paused)
         request = self._build_request(self._http, kwargs, timeout)
@@ -562,7 +581,7 @@ class AsyncClient(_ClientBase):
         stream: bool = False,
     ) -> httpx.Response:
         """Send a request built from generated arguments, after any 429 pause."""
-        paused = self._gate.remaining()
+        paused = self._pause_before_sending(kwargs)
         if paused > 0:
             await self.clock.asleep(paused)
         request = self._build_request(self._http, kwargs, timeout)
