@@ -838,15 +838,22 @@ class _PageWalk:
         # skipped) but also when they leave the filter during the walk, e.g.
         # a job listed by status=processing that completes; then a job can
         # be skipped. Walks without a status filter are not affected.
-        fresh = [job for job in page.jobs if job.id not in self._seen]
-        self._seen.update(job.id for job in fresh)
+        fresh: list[Job] = []
+        for job in page.jobs:
+            # Checked one by one, so a page that lists a job twice yields it once.
+            if job.id not in self._seen:
+                self._seen.add(job.id)
+                fresh.append(job)
         skipped = len(page.jobs) - len(fresh)
         if skipped:
             logger.debug(
                 "Skipped %d jobs already seen at offset %d", skipped, self.offset
             )
         self.offset += len(page.jobs)
-        self.more = page.has_more and bool(page.jobs)
+        # `has_more` means `offset + page length < total`; trusting it alone
+        # would let an answer that contradicts `total` page forever.
+        within_total = not isinstance(page.total, int) or self.offset < page.total
+        self.more = bool(page.has_more) and bool(page.jobs) and within_total
         return fresh
 
 
