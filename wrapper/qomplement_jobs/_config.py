@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 from collections.abc import Generator
 from importlib import metadata
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._http import host_to_connect
 from .errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,9 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
         url.port  # noqa: B018 - reading it validates the port
     except ValueError as exc:
         raise ConfigurationError(f"Invalid base URL {url_text!r}: {exc}") from exc
+    # httpx parses the URL again to connect; both readings must be valid and
+    # name loopback before plain http is allowed.
+    connected_host = host_to_connect(url_text)
     if url.scheme not in ("http", "https") or not host:
         raise ConfigurationError(
             f"Invalid base URL {url_text!r}: expected http(s)://host[:port]"
@@ -83,13 +88,14 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
         raise ConfigurationError("The base URL must not contain credentials")
     if url.query or url.fragment:
         raise ConfigurationError("The base URL must not have a query or fragment")
-    if url.scheme == "http" and not allow_insecure_http and not is_loopback(host):
+    loopback = is_loopback(host) and is_loopback(connected_host)
+    if url.scheme == "http" and not allow_insecure_http and not loopback:
         raise ConfigurationError(
             f"Refusing plain http:// to {host}: the API key would travel "
             "unencrypted. Use https://, or pass allow_insecure_http=True if the "
             "network is trusted."
         )
-    if url.scheme == "http" and not is_loopback(host):
+    if url.scheme == "http" and not loopback:
         logger.warning(
             "Sending the API key to %s over plain http:// (allow_insecure_http=True)",
             host,
@@ -110,8 +116,8 @@ def is_loopback(host: str) -> bool:
 
 def make_timeout(seconds: float) -> httpx.Timeout:
     """A timeout for every phase of a request, connecting capped at 10 s."""
-    if not seconds > 0:
-        raise ConfigurationError("timeout must be a positive number of seconds")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigurationError("timeout must be a positive, finite number of seconds")
     return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
 

@@ -42,6 +42,18 @@ def translating_transport_errors(what: str) -> Iterator[None]:
         ) from exc
 
 
+def host_to_connect(url: str) -> str:
+    """The host httpx connects to for `url`.
+
+    Raises:
+        ConfigurationError: httpx cannot parse `url`.
+    """
+    try:
+        return httpx.URL(url).host
+    except httpx.InvalidURL as exc:
+        raise errors.ConfigurationError(f"Invalid base URL {url!r}: {exc}") from exc
+
+
 def retry_after_of(response: httpx.Response) -> float | None:
     """The answer's Retry-After in seconds, or None."""
     return parse_retry_after(
