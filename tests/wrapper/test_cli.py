@@ -145,6 +145,20 @@ def test_download_writes_the_file_and_prints_its_path(
     assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path), "--overwrite"]) == 0
 
 
+def test_download_to_a_missing_directory_names_it_and_writes_nothing(
+    environment: LocalAPI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, "nonexist/"]) == 2
+
+    assert "Directory nonexist/ does not exist" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_cli_never_prints_the_key(
     environment: LocalAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -287,6 +287,41 @@ def test_download_into_a_missing_directory_fails_before_any_request(
     assert download_path(SAMPLE_FILL_PDF_JOB_ID) not in api.stats()["by_path"]
 
 
+def test_a_destination_ending_in_a_separator_must_be_an_existing_directory(
+    api: LocalAPI, client: Client, tmp_path: Path
+) -> None:
+    missing = f"{tmp_path / 'nope'}{os.sep}"
+
+    with pytest.raises(DownloadError) as caught:
+        client.download(SAMPLE_FILL_PDF_JOB_ID, missing)
+
+    assert str(caught.value) == f"Directory {missing} does not exist"
+    assert entries(tmp_path) == []
+    assert download_path(SAMPLE_FILL_PDF_JOB_ID) not in api.stats()["by_path"]
+
+
+def test_a_file_followed_by_a_separator_is_not_a_directory(
+    client: Client, tmp_path: Path
+) -> None:
+    existing = tmp_path / "form.pdf"
+    existing.write_bytes(b"mine")
+
+    with pytest.raises(DownloadError, match="is not a directory"):
+        client.download(SAMPLE_FILL_PDF_JOB_ID, f"{existing}{os.sep}", overwrite=True)
+
+    assert existing.read_bytes() == b"mine"
+    assert entries(tmp_path) == ["form.pdf"]
+
+
+def test_an_existing_directory_with_a_trailing_separator_gets_the_file(
+    client: Client, tmp_path: Path
+) -> None:
+    written = client.download(SAMPLE_FILL_PDF_JOB_ID, f"{tmp_path}{os.sep}")
+
+    assert written == tmp_path / "filled_form.pdf"
+    assert entries(tmp_path) == ["filled_form.pdf"]
+
+
 def test_download_bytes_and_iter_download_match_the_file(
     api: LocalAPI, client: Client, tmp_path: Path
 ) -> None:

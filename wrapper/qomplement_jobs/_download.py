@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 
+# A destination ending in one of these ("out/") names a directory.
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
+
 DownloadProgressCallback = Callable[[int, int | None], object]
 
 
@@ -94,16 +97,24 @@ class DownloadTarget:
     def __init__(
         self, destination: str | os.PathLike[str], *, job_id: str, overwrite: bool
     ) -> None:
-        path = Path(destination).expanduser()
+        text = os.fspath(destination)
+        path = Path(text).expanduser()
         self.job_id = job_id
         self.overwrite = overwrite
-        self.into_directory = path.is_dir()
+        # Path() drops a trailing separator, which is the only sign that the
+        # caller meant a directory; without this check "out/" would become a
+        # file named "out".
+        names_directory = text.endswith(_SEPARATORS)
+        self.into_directory = names_directory or path.is_dir()
         self.path: Path | None = None if self.into_directory else path
         self.directory = path if self.into_directory else path.parent
         self._temp: Path | None = None
         self._fd: int | None = None
         if not self.directory.is_dir():
-            raise errors.DownloadError(f"Directory {self.directory} does not exist")
+            shown = text if names_directory else str(self.directory)
+            if self.directory.exists():
+                raise errors.DownloadError(f"{shown} is not a directory")
+            raise errors.DownloadError(f"Directory {shown} does not exist")
         if self.path is not None:
             self._refuse_existing(self.path)
 
