@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qomplement_jobs.cli import main
@@ -50,6 +53,73 @@ def test_list_prints_a_table(
     assert "of" in captured.out and "jobs" in captured.out
     assert captured.out.count("-4") + captured.out.count("-a") >= 5  # five UUID rows
     assert "--offset 5" in captured.err
+
+
+def without_styling(printed: str) -> str:
+    """`printed` with its ANSI colour and style codes removed."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", printed)
+
+
+def table_cells(printed: str) -> list[list[str]]:
+    """The cells of each body line of a printed table."""
+    return [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in without_styling(printed).splitlines()
+        if line.startswith("│")
+    ]
+
+
+def listed_jobs(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:
+    """The jobs `list --json` prints for `argv`."""
+    assert main(["list", "--json", *argv]) == 0
+    jobs: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["jobs"]
+    return jobs
+
+
+def test_list_into_a_pipe_keeps_every_value_whole_on_one_line(
+    environment: LocalAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    jobs = listed_jobs(capsys, "--status", "completed", "--limit", "100")
+    monkeypatch.setenv("COLUMNS", "40")
+
+    assert main(["list", "--status", "completed", "--limit", "100"]) == 0
+
+    rows = table_cells(capsys.readouterr().out)
+    assert [row[:3] for row in rows] == [
+        [job["id"], job["type"], job["status"]] for job in jobs
+    ]
+    assert len(jobs) > 20
+
+
+def test_list_on_a_narrow_terminal_folds_values_instead_of_cutting_them(
+    environment: LocalAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    jobs = listed_jobs(capsys, "--limit", "8")
+    terminal = TerminalOutput()
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setattr(sys, "stdout", terminal)
+
+    assert main(["list", "--limit", "8"]) == 0
+
+    printed = without_styling(terminal.getvalue())
+    rows = table_cells(printed)
+    assert max(len(line) for line in printed.splitlines()) <= 60
+    assert "…" not in printed
+    for column, key in enumerate(("id", "type", "status")):
+        # A folded cell continues on the next lines, so each column, read
+        # top to bottom, spells every value in order.
+        assert "".join(row[column] for row in rows) == "".join(job[key] for job in jobs)
+
+
+class TerminalOutput(io.StringIO):
+    """Captured output that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def test_list_json_walks_every_page_with_all(

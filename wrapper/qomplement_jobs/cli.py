@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 from qomplement_jobs_client.models import (
     Job,
@@ -24,6 +24,7 @@ from qomplement_jobs_client.models import (
 )
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -49,6 +50,9 @@ EXIT_JOB_FAILED = 1
 EXIT_ERROR = 2
 EXIT_TIMED_OUT = 3
 EXIT_INTERRUPTED = 130
+
+# Wider than any table of jobs, to measure a table's natural width.
+_UNBOUNDED_WIDTH = 100_000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,7 +206,7 @@ def _list(client: Client, args: argparse.Namespace, out: Console, err: Console) 
 
     table = Table(title=f"{len(jobs)} of {total} jobs", title_justify="left")
     for column in ("id", "type", "status", "progress", "created"):
-        table.add_column(column, no_wrap=column == "id")
+        table.add_column(column, overflow="fold")
     for job in jobs:
         table.add_row(
             Text(str(job.id)),
@@ -211,10 +215,34 @@ def _list(client: Client, args: argparse.Namespace, out: Console, err: Console) 
             Text(_progress_text(job)),
             Text(job.created_at.isoformat(timespec="seconds")),
         )
-    out.print(table)
+    _print_whole(out, table)
     if has_more:
         err.print(f"More jobs follow: --offset {args.offset + len(jobs)} or --all")
     return EXIT_OK
+
+
+def _print_whole(console: Console, table: Table) -> None:
+    """Print `table` without cutting any value short.
+
+    On a terminal, a cell too long for the screen folds onto more lines.
+    Anywhere else (a pipe, a file) the table is as wide as its widest row,
+    so each job stays whole on one line for `grep` and the like; whether
+    the stream is a terminal is asked of the stream itself, since rich also
+    answers yes for a pipe when FORCE_COLOR is set.
+    """
+    if not _is_tty(console.file):
+        unbounded = console.options.update_width(_UNBOUNDED_WIDTH)
+        natural = Measurement.get(console, unbounded, table).maximum
+        console.width = max(console.width, natural)
+    console.print(table)
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    """Whether `stream` is a terminal (False for a closed or odd stream)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _wait(client: Client, args: argparse.Namespace, out: Console, err: Console) -> int:
