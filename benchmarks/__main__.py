@@ -13,10 +13,12 @@ import datetime
 import json
 import logging
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from . import contract, download, many_jobs, overhead, report, waiting
@@ -60,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen comparisons and report them; return the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    # SIGTERM ends the run like Ctrl+C does: workers and the server are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     args = _parser().parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(COMPARISONS))
@@ -103,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Turn a signal into KeyboardInterrupt, so every `finally` runs."""
+    raise KeyboardInterrupt
 
 
 def _run(

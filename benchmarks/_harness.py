@@ -122,15 +122,24 @@ def finish_worker(process: subprocess.Popen[str], *, timeout: float) -> Any:
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop_worker(process)
         raise WorkerError(f"worker {process.args!r} ran past {timeout:.0f} s") from None
+    except BaseException:
+        stop_worker(process)
+        raise
     if process.returncode != 0:
         raise WorkerError(f"worker {process.args!r} exited {process.returncode}")
     try:
         return json.loads(output)
     except json.JSONDecodeError:
         raise WorkerError(f"worker {process.args!r} printed no JSON") from None
+
+
+def stop_worker(process: subprocess.Popen[str]) -> None:
+    """Kill a worker that is still running, and reap it."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
 
 
 def run_worker(task: str, arguments: dict[str, Any], *, timeout: float) -> Any:

@@ -42,6 +42,7 @@ from ._harness import (
     percentile,
     release_worker,
     start_worker,
+    stop_worker,
     wait_until_ready,
     worker_ready,
 )
@@ -317,9 +318,7 @@ def run(server: LocalServer, probe: LatencyProbe, *, pairs: int) -> dict[str, An
             answers = [finish_worker(worker, timeout=900) for worker in workers]
         finally:
             for worker in workers:
-                if worker.poll() is None:
-                    worker.kill()
-                    worker.wait()
+                stop_worker(worker)
     by_path = control.stats()["by_path"]
 
     results: dict[str, Any] = {
