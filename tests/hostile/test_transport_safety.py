@@ -43,6 +43,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
 
+def test_the_network_guard_stops_a_connection_attempt(no_network: None) -> None:
+    with pytest.raises(AssertionError, match="used the network"):
+        httpx.get("http://127.0.0.1:9/", timeout=1)
+
+
 # TLS
 
 
