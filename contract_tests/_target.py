@@ -9,6 +9,7 @@ before its next request.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import os
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pyrate_limiter import Limiter
@@ -34,6 +36,7 @@ BASE_URL_VARIABLE = "QOMPLEMENT_BASE_URL"
 API_KEY_VARIABLE = "QOMPLEMENT_API_KEY"
 MAX_RPS_VARIABLE = "QOMPLEMENT_MAX_RPS"
 MAX_EXAMPLES_VARIABLE = "QOMPLEMENT_MAX_EXAMPLES"
+ALLOW_INSECURE_HTTP_VARIABLE = "QOMPLEMENT_ALLOW_INSECURE_HTTP"
 
 DEFAULT_MAX_RPS = 2.0
 # Generated examples per operation (the examples and coverage phases add their
@@ -332,26 +335,107 @@ def max_examples_from_env(environ: Mapping[str, str] = os.environ) -> int:
     return int(raw)
 
 
-def remote_target_from_env(environ: Mapping[str, str] = os.environ) -> Target | None:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (localhost, 127.0.0.0/8, ::1).
+
+    The same rule as the SDK's: a key may go over plain http only to these.
+    """
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _allows_insecure_http(environ: Mapping[str, str]) -> bool:
+    """Read ``QOMPLEMENT_ALLOW_INSECURE_HTTP`` (``1``/``true``/``yes`` or not).
+
+    Raises:
+        TargetConfigError: if the value is neither a yes nor a no.
+    """
+    raw = environ.get(ALLOW_INSECURE_HTTP_VARIABLE, "").strip().lower()
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("", "0", "false", "no"):
+        return False
+    raise TargetConfigError(
+        f"{ALLOW_INSECURE_HTTP_VARIABLE} must be 1 or 0, not {raw!r}"
+    )
+
+
+def _check_transport(
+    base_url: str, *, allow_insecure_http: bool, base_url_from: str
+) -> None:
+    """Refuse a URL that would send the key unencrypted to another machine.
+
+    Both readings of the host must be loopback: the standard library's and
+    the one httpx connects to, so that a URL the two parse differently
+    cannot slip through.
+
+    Raises:
+        TargetConfigError: if the URL cannot be parsed, or is plain http to
+            a host that is not loopback and ``allow_insecure_http`` is false.
+    """
+    try:
+        url = urlsplit(base_url)
+        host = url.hostname or ""
+        url.port  # noqa: B018 - reading it validates the port
+        connected_host = httpx.URL(base_url).host
+    except (ValueError, httpx.InvalidURL) as error:
+        raise TargetConfigError(
+            f"{base_url_from} is not a usable URL ({error}): {base_url!r}"
+        ) from None
+    if url.scheme.lower() != "http":
+        return
+    if is_loopback(host) and is_loopback(connected_host):
+        return
+    if not allow_insecure_http:
+        raise TargetConfigError(
+            f"refusing to send the key over plain http:// to {host or connected_host}:"
+            " it would travel unencrypted. Use https://, or pass "
+            f"--allow-insecure-http (or set {ALLOW_INSECURE_HTTP_VARIABLE}=1) if the"
+            " network is trusted"
+        )
+    logger.warning(
+        "sending the key to %s over plain http:// (insecure http allowed)", host
+    )
+
+
+def remote_target_from_env(
+    environ: Mapping[str, str] = os.environ,
+    *,
+    base_url_from: str = BASE_URL_VARIABLE,
+) -> Target | None:
     """Return the running service named by the environment, or ``None``.
+
+    ``base_url_from`` is what the user named the service with (the variable,
+    or a command-line flag that set it), for the messages.
 
     Raises:
         TargetConfigError: if ``QOMPLEMENT_BASE_URL`` is set without a key, or
-            is not an http(s) URL, or ``QOMPLEMENT_MAX_RPS`` is not a positive
-            number.
+            is not an http(s) URL, or is plain http to a host that is not
+            loopback without ``QOMPLEMENT_ALLOW_INSECURE_HTTP=1``, or
+            ``QOMPLEMENT_MAX_RPS`` is not a positive number.
     """
     base_url = environ.get(BASE_URL_VARIABLE, "").strip()
     if not base_url:
         return None
     if not re.match(r"^https?://[^/\s]+", base_url):
         raise TargetConfigError(
-            f"{BASE_URL_VARIABLE} must be an http(s) URL, not {base_url!r}"
+            f"{base_url_from} must be an http(s) URL, not {base_url!r}"
         )
+    _check_transport(
+        base_url,
+        allow_insecure_http=_allows_insecure_http(environ),
+        base_url_from=base_url_from,
+    )
     api_key = environ.get(API_KEY_VARIABLE, "").strip()
     if not api_key:
         raise TargetConfigError(
-            f"{BASE_URL_VARIABLE} is set but {API_KEY_VARIABLE} is not; "
-            "the suite needs a key for the target"
+            f"{base_url_from} names a running service but {API_KEY_VARIABLE} is "
+            "not set; the suite needs a key for the target"
         )
     raw_rps = environ.get(MAX_RPS_VARIABLE, "").strip()
     max_rps = _positive_float(MAX_RPS_VARIABLE, raw_rps) if raw_rps else DEFAULT_MAX_RPS

@@ -16,10 +16,15 @@ failure, the request that shows it.
 
 A running service (``--base-url`` or ``QOMPLEMENT_BASE_URL``) gets only GET
 requests, at most ``--max-rps`` (``QOMPLEMENT_MAX_RPS``, default 2) a second;
-the key comes only from ``QOMPLEMENT_API_KEY`` and is never printed.
+the key comes only from ``QOMPLEMENT_API_KEY`` and is never printed. The key
+goes over plain ``http://`` only to loopback, unless ``--allow-insecure-http``
+(``QOMPLEMENT_ALLOW_INSECURE_HTTP=1``) says the network is trusted. Before the
+suite starts, one ``GET /v1/jobs?limit=1`` checks the service is there and
+accepts the key.
 
 Exit status: 0 when everything conforms, 1 on any deviation, 2 when the run
-could not be set up (bad arguments, missing key, unreachable target).
+could not be set up (bad arguments, missing or refused key, unreachable
+target, plain http to another machine).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
 from contract_tests._target import (  # noqa: E402
+    ALLOW_INSECURE_HTTP_VARIABLE,
     API_KEY_VARIABLE,
     BASE_URL_VARIABLE,
     MAX_EXAMPLES_VARIABLE,
@@ -64,6 +70,9 @@ PACKAGE_FOLDERS = ("generated", "wrapper", "local_api")
 EXIT_OK = 0
 EXIT_DEVIATION = 1
 EXIT_SETUP = 2
+
+# Answers to the preflight that mean the key itself was refused.
+REFUSED_KEY_STATUSES = (401, 403)
 
 MESSAGE_LINES = 12
 
@@ -107,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         "--base-url",
         help=f"a running service to check (default: ${BASE_URL_VARIABLE}, "
         "else the bundled local API)",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="send the key over plain http:// to a host that is not loopback "
+        f"(default: refused unless ${ALLOW_INSECURE_HTTP_VARIABLE} is 1)",
     )
     parser.add_argument(
         "--max-examples",
@@ -160,8 +175,13 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
         SetupError: if the arguments and environment name an unusable target.
     """
     env = dict(os.environ)
+    base_url_from = BASE_URL_VARIABLE
     if args.base_url is not None:
         env[BASE_URL_VARIABLE] = args.base_url
+        base_url_from = "--base-url"
+    if args.allow_insecure_http:
+        # Through the environment, so that the suite's own process agrees.
+        env[ALLOW_INSECURE_HTTP_VARIABLE] = "1"
     if args.max_examples is not None:
         if args.max_examples < 1:
             raise SetupError("--max-examples must be at least 1")
@@ -169,7 +189,7 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
     if args.max_rps is not None:
         env[MAX_RPS_VARIABLE] = repr(args.max_rps)
     try:
-        remote = remote_target_from_env(env)
+        remote = remote_target_from_env(env, base_url_from=base_url_from)
         max_examples_from_env(env)
     except TargetConfigError as error:
         raise SetupError(str(error)) from None
@@ -256,7 +276,8 @@ def _preflight(env: dict[str, str], deviations: Sequence[str] = ()) -> str:
 
     Raises:
         SetupError: if the local API cannot be imported or does not know one
-            of ``deviations``, or the running service cannot be reached.
+            of ``deviations``, or the running service cannot be reached or
+            refuses the key.
     """
     remote = remote_target_from_env(env)
     if remote is None:
@@ -287,17 +308,45 @@ def _preflight(env: dict[str, str], deviations: Sequence[str] = ()) -> str:
 
 
 def _reach(target: Target) -> None:
-    """Send one documented GET; any HTTP answer means the target is there."""
+    """Send one documented, authenticated GET and make sure the key is accepted.
+
+    A ``429`` is waited out like any other (bounded); an answer other than
+    ``401`` or ``403`` is left for the suite to judge.
+
+    Raises:
+        SetupError: if the target cannot be reached, or refuses the key.
+    """
     import httpx
 
     try:
         with target.client() as client:
-            client.get("/v1/jobs", operation="GET /v1/jobs", params={"limit": 1})
+            answer = client.get(
+                "/v1/jobs", operation="GET /v1/jobs", params={"limit": 1}
+            )
     except httpx.HTTPError as error:
         raise SetupError(
             f"{target.base_url} cannot be reached: {type(error).__name__}: "
             + target.redact(str(error))
         ) from None
+    if answer.status_code in REFUSED_KEY_STATUSES:
+        # Hundreds of requests would each be refused and read as deviations.
+        raise SetupError(
+            f"the target refused the key ({answer.status_code} "
+            f"{_refusal_reason(target, answer)}); check {API_KEY_VARIABLE}"
+        )
+
+
+def _refusal_reason(target: Target, answer: Any) -> str:
+    """The ``detail`` of an error answer, else its reason phrase; redacted, short."""
+    reason = ""
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        reason = body["detail"]
+    reason = " ".join(target.redact(reason or answer.reason_phrase).split())
+    return reason[:200] or "no reason given"
 
 
 def run_suite(
