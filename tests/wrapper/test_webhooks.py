@@ -103,3 +103,32 @@ def test_parse_webhook_rejects_a_body_that_is_not_an_event(
         parse_webhook(body)
 
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a":' * 100_000, "[" * 100_000, b'{"job_id": ' + b"[" * 100_000],
+    ids=["objects-bytes", "arrays-text", "under-a-key"],
+)
+def test_parse_webhook_refuses_a_body_nested_too_deeply(body: bytes | str) -> None:
+    with pytest.raises(InvalidWebhookError, match="nested too deeply") as caught:
+        parse_webhook(body)
+
+    assert caught.value.__cause__ is None
+
+
+def test_parse_webhook_refuses_an_integer_too_long_to_read() -> None:
+    body = b'{"job_id": ' + b"9" * 10_000 + b"}"
+
+    with pytest.raises(InvalidWebhookError, match="not JSON"):
+        parse_webhook(body)
+
+
+def test_parse_webhook_refuses_a_job_id_that_is_not_its_jobs_id() -> None:
+    other = "0f0f0f0f-1111-4222-8333-444444444444"
+    body = {**FAILED_EXTRACT, "job_id": other}
+
+    with pytest.raises(InvalidWebhookError) as caught:
+        parse_webhook(json.dumps(body))
+
+    assert str(caught.value) == f"Webhook job_id {other} differs from data.id {JOB_ID}"

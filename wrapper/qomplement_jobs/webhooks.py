@@ -25,7 +25,8 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
 
     Raises:
         InvalidWebhookError: the body is not JSON, or not a job-finished
-            event (`job_id` and a `data` job with `id`, `type`, `status`).
+            event (`job_id` and a `data` job with `id`, `type`, `status`),
+            or its `job_id` is not its job's `id`.
 
     Example:
         >>> event = parse_webhook(request.body)
@@ -38,7 +39,11 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
             raise InvalidWebhookError("Webhook body is too large to be a job event")
         try:
             data = json.loads(bytes(body) if not isinstance(body, str) else body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except RecursionError:
+            # Deeply nested arrays or objects exhaust the parser's stack.
+            raise InvalidWebhookError("Webhook body is nested too deeply") from None
+        except ValueError as exc:
+            # Not JSON, not UTF-8/16/32, or an integer too long to convert.
             raise InvalidWebhookError(f"Webhook body is not JSON: {exc}") from exc
     elif isinstance(body, Mapping):
         data = dict(body)
@@ -54,8 +59,19 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
     if not isinstance(data["data"], dict):
         raise InvalidWebhookError("Webhook `data` is not a job object")
     try:
-        return WebhookEvent.from_dict(data)
+        event = WebhookEvent.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InvalidWebhookError(
             f"Webhook body is not a job-finished event ({type(exc).__name__}: {exc})"
         ) from exc
+    except (RecursionError, OverflowError) as exc:
+        # A mapping given directly can be nested beyond what the parser's
+        # recursion copes with, or hold numbers it cannot convert.
+        raise InvalidWebhookError(
+            f"Webhook body is not a job-finished event ({type(exc).__name__})"
+        ) from None
+    if event.job_id != event.data.id:
+        raise InvalidWebhookError(
+            f"Webhook job_id {event.job_id} differs from data.id {event.data.id}"
+        )
+    return event
