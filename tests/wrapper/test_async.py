@@ -333,3 +333,61 @@ def test_cancelling_an_async_download_leaves_no_file(
 def test_async_client_fetches_a_sample_job(api: LocalAPI, clock: Any) -> None:
     job = run(api, clock, lambda client: client.get_job(SAMPLE_FILL_PDF_JOB_ID))
     assert job.status == KnownJobStatus.COMPLETED
+
+
+def record_traffic(
+    client: AsyncClient, clock: LinkedClock
+) -> list[tuple[str, float, int, float]]:
+    """Log each request as it leaves and each answer as its headers arrive, in order.
+
+    Entries: ("send", time, 0, 0) and ("answer", time, status, Retry-After).
+    """
+    events: list[tuple[str, float, int, float]] = []
+
+    async def on_request(request: Any) -> None:
+        events.append(("send", clock.monotonic(), 0, 0.0))
+
+    async def on_response(response: Any) -> None:
+        retry_after = float(response.headers.get("retry-after") or 0)
+        events.append(("answer", clock.monotonic(), response.status_code, retry_after))
+
+    hooks = client.generated.get_async_httpx_client().event_hooks
+    hooks["request"].append(on_request)
+    hooks["response"].append(on_response)
+    return events
+
+
+def sent_into_a_pause(events: list[tuple[str, float, int, float]]) -> int:
+    """Requests that left after a 429 arrived and before its Retry-After ran out."""
+    pause_until = -1.0
+    into = 0
+    for kind, at, status, retry_after in events:
+        if kind == "answer" and status == 429:
+            pause_until = max(pause_until, at + retry_after)
+        elif kind == "send" and at < pause_until:
+            into += 1
+    return into
+
+
+def test_no_request_leaves_during_a_429_pause_under_a_rate_limit(
+    api: LocalAPI, clock: LinkedClock
+) -> None:
+    ids = [api.create_job(duration=1.0 + (index % 7)) for index in range(30)]
+    api.set_rate_limit(rps=4, burst=4)
+
+    async def body(client: AsyncClient) -> tuple[list[Any], list[Any]]:
+        events = record_traffic(client, clock)
+        outcomes = [o async for o in client.wait_many(ids, concurrency=8, timeout=300)]
+        return outcomes, events
+
+    try:
+        outcomes, events = run(api, clock, body)
+    finally:
+        api.set_rate_limit(None)
+
+    assert all(outcome.ok for outcome in outcomes)
+    limited = [event for event in events if event[0] == "answer" and event[2] == 429]
+    assert limited, "the rate limit was never met"
+    assert all(event[3] >= 1 for event in limited)
+    assert sent_into_a_pause(events) == 0
+    assert api.stats()["429"] == len(limited)

@@ -160,15 +160,19 @@ class _ClientBase:
         return paused
 
     def _after_response(self, response: httpx.Response) -> None:
-        """Log the answer, and pause the whole client when it is a 429."""
+        """Pause the whole client when the answer is a 429, then log it.
+
+        Called once the status and headers are known and before the body is
+        read, so no other request leaves while a 429's body is on its way.
+        """
+        if response.status_code == 429:
+            self._gate.pause(retry_after_of(response) or 0.0)
         logger.debug(
             "%s %s -> %d",
             response.request.method,
             response.request.url.path,
             response.status_code,
         )
-        if response.status_code == 429:
-            self._gate.pause(retry_after_of(response) or 0.0)
 
 
 class Client(_ClientBase):
@@ -243,14 +247,25 @@ class Client(_ClientBase):
         timeout: float | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send a request built from generated arguments, after any 429 pause."""
-        paused = self._pause_before_sending(kwargs)
-        if paused > 0:
+        """Send a request built from generated arguments, after any 429 pause.
+
+        The pause is looked at again right before sending, after every sleep
+        (a 429 seen meanwhile may have made it longer), and a 429 sets it as
+        soon as its headers arrive, before its body is read.
+        """
+        while (paused := self._pause_before_sending(kwargs)) > 0:
             self.clock.sleep(paused)
         request = self._build_request(self._http, kwargs, timeout)
-        with translating_transport_errors(f"{request.method} {request.url.path}"):
-            response = self._http.send(request, stream=stream)
+        where = f"{request.method} {request.url.path}"
+        with translating_transport_errors(where):
+            response = self._http.send(request, stream=True)
         self._after_response(response)
+        if not stream:
+            try:
+                with translating_transport_errors(where):
+                    response.read()
+            finally:
+                response.close()
         return response
 
     def _raise_for_status(
@@ -580,14 +595,26 @@ class AsyncClient(_ClientBase):
         timeout: float | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send a request built from generated arguments, after any 429 pause."""
-        paused = self._pause_before_sending(kwargs)
-        if paused > 0:
+        """Send a request built from generated arguments, after any 429 pause.
+
+        As in `Client._send`: the pause is looked at again right before
+        sending and after every sleep, and a 429 sets it before its body is
+        read. Nothing awaits between the last look and the send, so no other
+        task can set a pause in between.
+        """
+        while (paused := self._pause_before_sending(kwargs)) > 0:
             await self.clock.asleep(paused)
         request = self._build_request(self._http, kwargs, timeout)
-        with translating_transport_errors(f"{request.method} {request.url.path}"):
-            response = await self._http.send(request, stream=stream)
+        where = f"{request.method} {request.url.path}"
+        with translating_transport_errors(where):
+            response = await self._http.send(request, stream=True)
         self._after_response(response)
+        if not stream:
+            try:
+                with translating_transport_errors(where):
+                    await response.aread()
+            finally:
+                await response.aclose()
         return response
 
     async def _raise_for_status(
