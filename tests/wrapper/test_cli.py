@@ -196,11 +196,37 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Exit codes" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("timeout", ["-1", "nan", "inf", "soon"])
+def test_wait_refuses_a_timeout_that_is_not_seconds_as_a_usage_error(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["wait", SAMPLE_PROCESSING_JOB_ID, "--timeout", timeout]) == 2
+
+    err = capsys.readouterr().err
+    assert "qomplement wait: error: argument --timeout:" in err
+    assert repr(timeout) in err
+
+
 def test_missing_key_exits_2_and_says_what_to_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["list"]) == 2
-    assert "QOMPLEMENT_API_KEY" in capsys.readouterr().err
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert "pass --api-key or set the QOMPLEMENT_API_KEY environment variable" in err
+    assert "api_key=" not in err
+
+
+def test_plain_http_is_refused_in_terms_of_the_cli_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QOMPLEMENT_API_KEY", "sd_" + "0" * 48)
+
+    assert main(["--base-url", "http://example.com", "list"]) == 2
+
+    err = " ".join(capsys.readouterr().err.split())
+    assert "pass --allow-insecure-http if the network is trusted" in err
+    assert "allow_insecure_http" not in err
 
 
 def test_download_writes_the_file_and_prints_its_path(
@@ -212,6 +238,9 @@ def test_download_writes_the_file_and_prints_its_path(
     assert path == tmp_path / "filled_form.pdf"
     assert path.read_bytes().startswith(b"%PDF")
     assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{path} exists; pass --overwrite to replace it" in err
+    assert "overwrite=True" not in err
     assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path), "--overwrite"]) == 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from typing import IO, Any
@@ -50,6 +51,14 @@ EXIT_JOB_FAILED = 1
 EXIT_ERROR = 2
 EXIT_TIMED_OUT = 3
 EXIT_INTERRUPTED = 130
+
+# How the SDK's messages name a keyword argument, and the option that does
+# the same here.
+_CLI_SPELLINGS = (
+    ("pass overwrite=True", "pass --overwrite"),
+    ("pass api_key=", "pass --api-key"),
+    ("pass allow_insecure_http=True", "pass --allow-insecure-http"),
+)
 
 # Wider than any table of jobs, to measure a table's natural width.
 _UNBOUNDED_WIDTH = 100_000
@@ -96,17 +105,42 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
             code: int = command(client, args, out, err)
             return code
     except errors.JobFailedError as exc:
-        err.print(Text.assemble(("Failed: ", "red"), str(exc)))
+        err.print(Text.assemble(("Failed: ", "red"), _in_cli_terms(str(exc))))
         return EXIT_JOB_FAILED
     except errors.WaitTimeoutError as exc:
-        err.print(Text.assemble(("Timed out: ", "yellow"), str(exc)))
+        err.print(Text.assemble(("Timed out: ", "yellow"), _in_cli_terms(str(exc))))
         return EXIT_TIMED_OUT
     except (errors.QomplementError, ValueError) as exc:
-        err.print(Text.assemble(("Error: ", "red"), str(exc)))
+        err.print(Text.assemble(("Error: ", "red"), _in_cli_terms(str(exc))))
         return EXIT_ERROR
     except KeyboardInterrupt:
         err.print("Interrupted")
         return EXIT_INTERRUPTED
+
+
+def _in_cli_terms(message: str) -> str:
+    """`message` with the SDK's keyword arguments named as this command's options."""
+    for sdk_words, cli_words in _CLI_SPELLINGS:
+        message = message.replace(sdk_words, cli_words)
+    return message
+
+
+def _wait_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    seconds = _number(text)
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds, 0 or more, not {text!r}"
+        )
+    return seconds
+
+
+def _number(text: str) -> float:
+    """`text` as a float, or an argparse error saying it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def _make_parser() -> argparse.ArgumentParser:
@@ -156,7 +190,7 @@ def _make_parser() -> argparse.ArgumentParser:
     wait.add_argument("job_id")
     wait.add_argument(
         "--timeout",
-        type=float,
+        type=_wait_seconds,
         default=DEFAULT_WAIT_TIMEOUT,
         metavar="SECONDS",
         help="give up after this long (default: %(default)s)",
