@@ -207,6 +207,18 @@ def test_wait_refuses_a_timeout_that_is_not_seconds_as_a_usage_error(
     assert repr(timeout) in err
 
 
+@pytest.mark.parametrize("timeout", ["inf", "1e300", "1e10", "nan", "0", "-5"])
+def test_an_unusable_request_timeout_is_a_usage_error(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--request-timeout", timeout, "list"]) == 2
+
+    err = capsys.readouterr().err
+    assert "qomplement: error: argument --request-timeout:" in err
+    assert "at most 86400" in err
+    assert "Traceback" not in err
+
+
 def test_missing_key_exits_2_and_says_what_to_set(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

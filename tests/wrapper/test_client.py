@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from pathlib import Path
 
@@ -112,6 +113,23 @@ def test_plain_http_to_a_remote_host_can_be_allowed_explicitly_with_a_warning(
 def test_an_invalid_base_url_is_refused(url: str) -> None:
     with pytest.raises(ConfigurationError):
         Client(api_key=SECRET, base_url=url)
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, math.nan, math.inf, 1e10, 1e300])
+def test_a_request_timeout_that_is_not_above_0_and_within_a_day_is_refused(
+    timeout: float,
+) -> None:
+    # Beyond about 9e9 s the socket layer's conversion overflows; a day is
+    # the bound the SDK promises instead.
+    with pytest.raises(ConfigurationError, match="at most 86400"):
+        Client(api_key=SECRET, timeout=timeout)
+    with pytest.raises(ConfigurationError, match="at most 86400"):
+        AsyncClient(api_key=SECRET, timeout=timeout)
+
+
+def test_a_request_timeout_of_a_day_is_accepted() -> None:
+    with Client(api_key=SECRET, timeout=86_400) as client:
+        assert client._http.timeout.read == 86_400.0
 
 
 def test_tls_is_verified_and_every_request_has_a_timeout() -> None:

@@ -24,6 +24,9 @@ BASE_URL_ENV = "QOMPLEMENT_BASE_URL"
 # Seconds allowed for connecting, and for each read/write of one request.
 DEFAULT_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
+# The longest request timeout accepted: a day. Far longer ones overflow the
+# socket layer's time conversion, and none of them means anything useful.
+MAX_TIMEOUT = 86_400.0
 
 
 class ApiKeyAuth(httpx.Auth):
@@ -115,9 +118,15 @@ def is_loopback(host: str) -> bool:
 
 
 def make_timeout(seconds: float) -> httpx.Timeout:
-    """A timeout for every phase of a request, connecting capped at 10 s."""
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigurationError("timeout must be a positive, finite number of seconds")
+    """A timeout for every phase of a request, connecting capped at 10 s.
+
+    Raises:
+        ConfigurationError: `seconds` is not above 0 and at most a day.
+    """
+    if not (seconds > 0 and math.isfinite(seconds) and seconds <= MAX_TIMEOUT):
+        raise ConfigurationError(
+            f"timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}"
+        )
     return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
 
 

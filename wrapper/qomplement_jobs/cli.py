@@ -42,7 +42,7 @@ from rich.text import Text
 
 from . import errors
 from ._client import DEFAULT_WAIT_TIMEOUT, Client
-from ._config import DEFAULT_TIMEOUT
+from ._config import DEFAULT_TIMEOUT, MAX_TIMEOUT
 
 __all__ = ["main"]
 
@@ -135,6 +135,17 @@ def _wait_seconds(text: str) -> float:
     return seconds
 
 
+def _request_seconds(text: str) -> float:
+    """An argparse type: a request timeout, above 0 and at most `MAX_TIMEOUT`."""
+    seconds = _number(text)
+    if not (seconds > 0 and seconds <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_TIMEOUT:g}, "
+            f"not {text!r}"
+        )
+    return seconds
+
+
 def _number(text: str) -> float:
     """`text` as a float, or an argparse error saying it is not a number."""
     try:
@@ -160,7 +171,7 @@ def _make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--request-timeout",
-        type=float,
+        type=_request_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="timeout of each request (default: %(default)s)",
