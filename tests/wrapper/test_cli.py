@@ -270,6 +270,50 @@ def test_download_to_a_missing_directory_names_it_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_into_a_pipe_each_message_is_one_line_and_success_writes_nothing(
+    environment: LocalAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["wait", SAMPLE_FILL_PDF_JOB_ID]) == 0
+    assert capsys.readouterr().err == ""
+
+    assert main(["wait", SAMPLE_FAILED_JOB_ID]) == 1
+    assert capsys.readouterr().err == (
+        f"Failed: Job {SAMPLE_FAILED_JOB_ID} failed "
+        "(no_form_fields: The PDF has no fillable form fields)\n"
+    )
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"Error: {tmp_path / 'filled_form.pdf'} exists; "
+        "pass --overwrite to replace it\n"
+    )
+
+
+def test_on_a_terminal_download_shows_a_progress_bar(
+    environment: LocalAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = TerminalOutput()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    assert main(["download", SAMPLE_FILL_PDF_JOB_ID, str(tmp_path)]) == 0
+
+    assert "downloading" in without_styling(terminal.getvalue())
+
+
+def test_into_a_pipe_a_long_error_is_not_wrapped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+
+    assert main(["list"]) == 2
+
+    assert capsys.readouterr().err == (
+        "Error: No API key: pass --api-key or set the QOMPLEMENT_API_KEY "
+        "environment variable\n"
+    )
+
+
 def test_the_cli_never_prints_the_key(
     environment: LocalAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -77,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    err = Console(file=sys.stderr, highlight=False)
+    # Rich wraps to the screen's width; into a pipe or a log file that would
+    # only split a message over lines, so each one stays on its own line.
+    err = Console(file=sys.stderr, highlight=False, soft_wrap=not _is_tty(sys.stderr))
     sdk_logger = logging.getLogger("qomplement_jobs")
     handler: logging.Handler | None = None
     if args.verbose:
@@ -299,7 +301,7 @@ def _wait(client: Client, args: argparse.Namespace, out: Console, err: Console) 
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        disable=args.quiet,
+        disable=args.quiet or not _is_tty(err.file),
         transient=True,
     ) as progress:
         task = progress.add_task(f"job {args.job_id}", total=None)
@@ -346,7 +348,7 @@ def _download(
         DownloadColumn(),
         TransferSpeedColumn(),
         console=err,
-        disable=args.quiet,
+        disable=args.quiet or not _is_tty(err.file),
         transient=True,
     ) as progress:
         task = progress.add_task("downloading", total=None)
