@@ -146,8 +146,23 @@ def test_wait_exits_0_when_the_job_completed(
 def test_wait_exits_1_when_the_job_failed(
     environment: LocalAPI, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["wait", SAMPLE_FAILED_JOB_ID]) == 1
+    captured = capsys.readouterr()
+    assert "no_form_fields" in captured.err
+    assert captured.out == ""
+
+
+def test_wait_json_prints_a_failed_job_and_still_exits_1(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["wait", SAMPLE_FAILED_JOB_ID, "--json"]) == 1
-    assert "no_form_fields" in capsys.readouterr().err
+
+    captured = capsys.readouterr()
+    job = json.loads(captured.out)
+    assert job["id"] == SAMPLE_FAILED_JOB_ID
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "no_form_fields"
+    assert "no_form_fields" in captured.err
 
 
 def test_wait_exits_3_when_it_times_out(

@@ -309,7 +309,14 @@ def _wait(client: Client, args: argparse.Namespace, out: Console, err: Console) 
         def show(job: Job) -> None:
             _show_job_progress(progress, task, job)
 
-        job = client.wait(args.job_id, timeout=args.timeout, on_progress=show)
+        try:
+            job = client.wait(args.job_id, timeout=args.timeout, on_progress=show)
+        except errors.JobFailedError as failure:
+            # A failed job is finished too: a script reading --json gets it
+            # (with its error), and the exit code still says it failed.
+            if args.json:
+                out.print(_to_json(failure.job.to_dict()), markup=False)
+            raise
     if args.json:
         out.print(_to_json(job.to_dict()), markup=False)
     else:
