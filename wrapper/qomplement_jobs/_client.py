@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import itertools
 import logging
+import math
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -724,12 +726,14 @@ class AsyncClient(_ClientBase):
     ) -> AsyncIterator[WaitOutcome]:
         """Wait for many jobs, yielding each outcome as soon as it is known.
 
-        At most `concurrency` jobs are followed at once, each in its own task
-        with `wait`'s schedule and its own `timeout`. A failure or timeout is
-        an outcome with `error` set and does not cancel the others; a 429 on
-        one job pauses the looks of all of them. Leaving the loop early (or
-        cancelling) cancels and awaits every task; use
-        `contextlib.aclosing` to make that immediate after a `break`.
+        Every job is followed from the start, each with `wait`'s schedule
+        and its own `timeout` counted from the call; `concurrency` bounds
+        the looks in flight at once, and the job whose next look is due
+        first goes next. A failure or timeout is an outcome with `error`
+        set and does not cancel the others; a 429 on one job pauses the
+        looks of all of them. Leaving the loop early (or cancelling)
+        cancels and awaits every task; use `contextlib.aclosing` to make
+        that immediate after a `break`.
 
         Example:
             >>> async for outcome in client.wait_many(ids, concurrency=4):
@@ -737,41 +741,98 @@ class AsyncClient(_ClientBase):
         """
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        queue = [_as_uuid(job_id) for job_id in job_ids]
-        if not queue:
-            return
-        pending = iter(queue)
-        results: asyncio.Queue[WaitOutcome | BaseException] = asyncio.Queue()
-
-        async def follow() -> None:
-            for job_id in pending:
-                wait = self._new_wait(job_id, timeout, None)
-                try:
-                    job = await self._follow(wait)
-                except errors.QomplementError as exc:
-                    results.put_nowait(WaitOutcome(job_id, wait.last_job, exc))
-                except asyncio.CancelledError:
-                    raise
-                except BaseException as exc:
-                    results.put_nowait(exc)
-                    return
-                else:
-                    results.put_nowait(WaitOutcome(job_id, job))
-
-        workers = [
-            asyncio.create_task(follow(), name=f"qomplement-wait-{index}")
-            for index in range(min(concurrency, len(queue)))
-        ]
+        job_uuids = [_as_uuid(job_id) for job_id in job_ids]
+        # Jobs not looked at yet wait in the order given; the others in a
+        # heap by when their next look is due. A due look goes before a
+        # first look: when a rate limit makes looks scarce, they go to the
+        # jobs already followed, and each job is first looked at when there
+        # is room, later and so more likely finished.
+        fresh = collections.deque(
+            self._new_wait(job_id, timeout, None) for job_id in job_uuids
+        )
+        due: list[tuple[float, int, JobWait]] = []
+        order = itertools.count()
+        looks: dict[asyncio.Future[float | None], JobWait] = {}
+        sleeper: asyncio.Task[None] | None = None
+        # The looks allowed in flight: halved after a 429, then widened by
+        # one per window of answers, so that after a pause the service sees
+        # a few looks at a time rather than `concurrency` at once, and the
+        # next time the limit is met fewer looks are already on their way.
+        window = float(concurrency)
+        pauses_seen = self._gate.pauses
+        resumed_at = -math.inf
         try:
-            for _ in range(len(queue)):
-                item = await results.get()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+            while fresh or due or looks:
+                # Start the looks there is room for, unless a 429 paused them.
+                now = self.clock.monotonic()
+                paused = self._gate.remaining()
+                while len(looks) < int(window) and paused <= 0:
+                    if due and due[0][0] <= now:
+                        wait = heapq.heappop(due)[2]
+                    elif fresh:
+                        wait = fresh.popleft()
+                    else:
+                        break
+                    task = asyncio.create_task(
+                        self._poll_once(wait), name=f"qomplement-look-{wait.job_id}"
+                    )
+                    looks[task] = wait
+                waiting_on: set[asyncio.Future[Any]] = set(looks)
+                if (fresh or due) and len(looks) < int(window):
+                    # Wake for the end of the pause, or the next due look.
+                    pause = paused if paused > 0 else due[0][0] - now
+                    sleeper = asyncio.create_task(self.clock.asleep(pause))
+                    waiting_on.add(sleeper)
+                done, _ = await asyncio.wait(
+                    waiting_on, return_when=asyncio.FIRST_COMPLETED
+                )
+                if sleeper is not None and not sleeper.done():
+                    sleeper.cancel()
+                    await asyncio.gather(sleeper, return_exceptions=True)
+                sleeper = None
+                if self._gate.pauses != pauses_seen:
+                    pauses_seen = self._gate.pauses
+                    # Once per pause: the 429s of looks already in flight
+                    # when the first one came do not halve it again.
+                    if self.clock.monotonic() >= resumed_at:
+                        window = max(1.0, window / 2)
+                        resumed_at = self.clock.monotonic() + self._gate.remaining()
+                for finished in done:
+                    wait_of = looks.pop(finished, None)
+                    if wait_of is None:
+                        continue
+                    if self._gate.pauses == pauses_seen:
+                        window = min(float(concurrency), window + 1 / window)
+                    outcome = self._look_outcome(finished, wait_of)
+                    if not isinstance(outcome, WaitOutcome):
+                        at = self.clock.monotonic() + outcome
+                        heapq.heappush(due, (at, next(order), wait_of))
+                    else:
+                        yield outcome
         finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            running: list[asyncio.Future[Any]] = list(looks)
+            if sleeper is not None:
+                running.append(sleeper)
+            for future in running:
+                future.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    @staticmethod
+    def _look_outcome(
+        look: asyncio.Future[float | None], wait: JobWait
+    ) -> WaitOutcome | float:
+        """The outcome of a finished look, or the pause before the job's next one.
+
+        Raises:
+            BaseException: whatever the look raised that is not an API error.
+        """
+        try:
+            delay = look.result()
+        except errors.QomplementError as exc:
+            return WaitOutcome(wait.job_id, wait.last_job, exc)
+        if delay is None:
+            return WaitOutcome(wait.job_id, wait.last_job)
+        return delay
 
     # Downloading
 

@@ -42,11 +42,16 @@ class RateGate:
         self._clock = clock
         self._until = -math.inf
         self._lock = threading.Lock()
+        self.pauses = 0
 
     def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` from now (never shortens a pause)."""
+        """Hold every request back for `seconds` from now (never shortens a pause).
+
+        `pauses` counts the calls, so a caller can tell that a 429 came.
+        """
         with self._lock:
             self._until = max(self._until, self._clock.monotonic() + seconds)
+            self.pauses += 1
         logger.debug("Pausing all requests of this client for %.3fs", seconds)
 
     def remaining(self) -> float:
