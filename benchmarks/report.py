@@ -17,9 +17,9 @@ def _yes(met: bool) -> str:
     return "yes" if met else "**no**"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table; the first column left-aligned, the rest right-aligned."""
-    align = [":--"] + ["--:"] * (len(header) - 1)
+def _table(header: list[str], rows: list[list[str]], *, text: int = 1) -> str:
+    """A Markdown table; the first `text` columns left-aligned, the rest right."""
+    align = [":--"] * text + ["--:"] * (len(header) - text)
     lines = [
         "| " + " | ".join(header) + " |",
         "| " + " | ".join(align) + " |",
@@ -46,7 +46,11 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Machine",
         "",
-        _table(["", ""], [[key, value] for key, value in results["machine"].items()]),
+        _table(
+            ["", ""],
+            [[key, value] for key, value in results["machine"].items()],
+            text=2,
+        ),
         "",
         "## Targets",
         "",
@@ -91,7 +95,7 @@ def _targets_table(results: dict[str, Any]) -> str:
             )
     if not rows:
         return "No comparison with targets ran."
-    return _table(["comparison", "where", "target", "measured", "met"], rows)
+    return _table(["comparison", "where", "target", "measured", "met"], rows, text=5)
 
 
 # -- 1. waiting ---------------------------------------------------------------
@@ -211,36 +215,51 @@ def _waiting_notes(data: dict[str, Any]) -> list[str]:
     if expensive:
         long_cells = [
             cell
-            for key, cell in cells.items()
-            if f"{key[0]}, with progress" in expensive
+            for (bucket, progress), cell in cells.items()
+            if progress and f"{bucket}, with progress" in expensive
         ]
+        cap = float(polling["max_interval"])
         described = "; ".join(
-            f"{cell['bucket']}: ours {cell['sdk']['end_looks']:.1f} of "
-            f"{cell['sdk']['requests']:.1f}, the seed loop "
-            f"{cell['seed']['end_looks']:.1f} of {cell['seed']['requests']:.1f}"
+            f"{cell['bucket']} (mean {cell['mean_duration']:.0f} s): ours "
+            f"{cell['sdk']['requests'] - cell['sdk']['end_looks']:.1f} looks "
+            f"before the last {waiting.END_WINDOW:.0f} s and "
+            f"{cell['sdk']['end_looks']:.1f} in them or after the finish; its "
+            f"longest pause (`max_interval`, {cap:g} s) forces at least "
+            f"{cell['mean_duration'] / cap + 1:.1f} looks, and the target allows "
+            f"{cell['seed']['requests'] / 2:.1f}"
             for cell in long_cells
         )
-        note = (
+        notes.append(
             "- **Requests for long jobs with progress: target missed in "
             + " and ".join(expensive)
-            + ".** Looks in the last "
-            f"{waiting.END_WINDOW:.0f} s before the finish or after it, of all "
-            f"looks per job: {described}. "
+            + f".** {described}. Before the last seconds ours looks more often "
+            "than its longest pause requires: those looks locate the progress "
+            "steps' boundaries, from which it predicts the finish (a job has "
+            "2 to 10 steps here, so each boundary found narrows the finish "
+            "only as much as one step allows). The looks at the end are what "
+            f"noticing within `precision` ({polling['precision']} s) costs."
         )
-        cap = float(polling["max_interval"])
-        if cap < 6.0:
-            note += (
-                f"No pause of ours is longer than `Polling.max_interval` ({cap:g} "
-                f"s), so even a job whose finish is known costs at least "
-                f"duration / {cap:g} looks, more than half of the loop's "
-                "duration / 3. "
+    no_progress = [
+        cell
+        for (bucket, progress), cell in cells.items()
+        if not progress
+        and bucket != "under 10 s"
+        and cell["sdk"]["requests"] > cell["seed"]["requests"]
+    ]
+    if no_progress:
+        backoff = polling.get("max_backoff", polling["max_interval"])
+        notes.append(
+            "- **Without progress, ours makes more requests than the loop for "
+            "long jobs** ("
+            + "; ".join(
+                f"{cell['bucket']}: {cell['sdk']['requests']:.1f} against "
+                f"{cell['seed']['requests']:.1f}"
+                for cell in no_progress
             )
-        note += (
-            "The looks spent before the last seconds are what it takes to "
-            "learn the finish from the progress steps; those after are what "
-            "a p95 time-to-notice under 1 s costs."
+            + f"): with nothing to predict the finish from, it looks at least "
+            f"every {backoff} s, more often than every 3 s, and notices sooner "
+            "for it."
         )
-        notes.append(note)
     slow = [target["cell"] for target in missed if "p50" in target["target"]]
     if slow:
         backoff = polling.get("max_backoff", polling["max_interval"])
@@ -342,7 +361,7 @@ def _download(data: dict[str, Any]) -> str:
             f"{size['label']} ({_ratio(size, 'sdk', 'stream_fsync'):.2f}x)"
             for size in data["sizes"]
             if any(t["cell"] == size["label"] for t in slow)
-            and size["sdk"]["mb_per_s"] < 0.9 * size["stream_fsync"]["mb_per_s"]
+            and size["sdk"]["mb_per_s"] < 0.8 * size["stream_fsync"]["mb_per_s"]
         ]
         if beyond:
             notes.append(
@@ -523,6 +542,23 @@ def _many(data: dict[str, Any]) -> str:
             "all its tasks send again at once. A higher concurrency spends the "
             "budget on jobs that are still running instead (see the second row)."
         )
+    busy = [
+        (baselines[key], answer)
+        for key, answer in data["strategies"].items()
+        if key in baselines and answer["cpu"] > 0.3 * answer["wall"]
+    ]
+    if busy:
+        notes.append(
+            "- **The naive loops are slow because their own client is busy**: "
+            + "; ".join(
+                f"{answer['cpu']:.0f} s of client CPU in {answer['wall']:.0f} s "
+                f"({label}; the server at "
+                f"{answer['load']['server_cpu_percent']:.0f} % of a core)"
+                for label, answer in busy
+            )
+            + f". Up to {data['jobs']} requests at once queue in one httpx client "
+            "for its 100 connections, and their 429s come back at once too."
+        )
     if notes:
         parts += ["", *notes]
     return "\n".join(parts)
@@ -640,7 +676,8 @@ METHOD = """## How the figures are measured
   begins with the 3 s sleep); the second variant looks again right after
   the 1 s. Every HTTP client has a 30 s timeout, the SDK's default.
 - **Peak memory** is `ru_maxrss` of a fresh process after the download,
-  minus the same reading taken after imports and client set-up (idle).
+  minus the same reading taken after imports and client set-up (idle);
+  +0.0 means the download never rose above the peak that importing set.
   **Throughput** is the file size over the time from sending the request to
   the file being complete on disk; MB is 10^6 bytes. Every file is deleted
   as soon as it is measured.

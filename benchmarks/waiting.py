@@ -382,6 +382,7 @@ def _cells(strategies: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                     if low <= row["duration"] < high and row["progress"] == progress
                 ]
                 notices = [row["notice"] for row in chosen]
+                cell["mean_duration"] = mean([row["duration"] for row in chosen])
                 cell[strategy] = {
                     "jobs": len(chosen),
                     "requests": mean([row["requests"] for row in chosen]),
