@@ -386,15 +386,19 @@ def test_wait_many_in_one_thread_yields_outcomes_as_jobs_finish(
     assert by_id[fast].result().status == KnownJobStatus.COMPLETED
 
 
-def test_wait_many_in_one_thread_bounds_concurrency(
+def test_wait_many_in_one_thread_follows_every_job_from_the_start(
     api: LocalAPI, client: Client
 ) -> None:
     long_one = api.create_job(duration=8.0)
     long_two = api.create_job(duration=8.0)
     short = api.create_job(duration=1.0)
+    started = client.clock.monotonic()
 
-    outcomes = list(client.wait_many([long_one, long_two, short], concurrency=2))
+    outcomes = list(client.wait_many([long_one, long_two, short], concurrency=1))
 
-    # The short job is done after 1 s but only followed once a slot is free.
-    assert str(outcomes[0].job_id) in (long_one, long_two)
-    assert api.stats()["by_path"][job_path(short)] == 1
+    # The short job is looked at from the start, not once a long one is done.
+    assert str(outcomes[0].job_id) == short
+    assert all(outcome.ok for outcome in outcomes)
+    # One job at a time would take 16 s or more.
+    assert client.clock.monotonic() - started < 12.0
+    assert api.stats()["by_path"][job_path(short)] >= 2

@@ -407,10 +407,12 @@ class Client(_ClientBase):
     ) -> Iterator[WaitOutcome]:
         """Wait for many jobs, yielding each one's outcome as soon as it is known.
 
-        At most `concurrency` jobs are followed at once, each with `wait`'s
-        schedule and its own `timeout` counted from when following starts.
-        A job that fails or times out becomes an outcome with `error` set; it
-        does not stop the others. Looks are interleaved in one thread.
+        Every job is followed from the start, each with `wait`'s schedule and
+        its own `timeout` counted from the call. Looks are interleaved in one
+        thread, one at a time, so `concurrency` (kept to mirror
+        `AsyncClient.wait_many`) only has to be at least 1. A due look goes
+        before the first look at another job. A job that fails or times out
+        becomes an outcome with `error` set; it does not stop the others.
 
         Example:
             >>> for outcome in client.wait_many(ids):
@@ -418,20 +420,23 @@ class Client(_ClientBase):
         """
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        queue = iter([_as_uuid(job_id) for job_id in job_ids])
+        job_uuids = [_as_uuid(job_id) for job_id in job_ids]
+        # As in `AsyncClient.wait_many`: jobs not looked at yet in the order
+        # given, the others in a heap by when their next look is due.
+        fresh = collections.deque(
+            self._new_wait(job_id, timeout, None) for job_id in job_uuids
+        )
         due: list[tuple[float, int, JobWait]] = []
         order = itertools.count()
-        while True:
-            while len(due) < concurrency:
-                job_id = next(queue, None)
-                if job_id is None:
-                    break
-                wait = self._new_wait(job_id, timeout, None)
-                heapq.heappush(due, (self.clock.monotonic(), next(order), wait))
-            if not due:
-                return
-            at, _, wait = heapq.heappop(due)
-            self.clock.sleep(max(0.0, at - self.clock.monotonic()))
+        while fresh or due:
+            now = self.clock.monotonic()
+            if due and due[0][0] <= now:
+                wait = heapq.heappop(due)[2]
+            elif fresh:
+                wait = fresh.popleft()
+            else:
+                self.clock.sleep(due[0][0] - now)
+                continue
             try:
                 delay = self._poll_once(wait)
             except errors.QomplementError as exc:
