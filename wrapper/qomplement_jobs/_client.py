@@ -733,10 +733,11 @@ class AsyncClient(_ClientBase):
 
         Every job is followed from the start, each with `wait`'s schedule
         and its own `timeout` counted from the call; `concurrency` bounds
-        the looks in flight at once, and the job whose next look is due
-        first goes next. A failure or timeout is an outcome with `error`
-        set and does not cancel the others; a 429 on one job pauses the
-        looks of all of them. Leaving the loop early (or cancelling)
+        the looks in flight at once (halved after a 429, then widened again
+        answer by answer), and a look that is due goes before the first look
+        at a job not looked at yet. A failure or timeout is an outcome with
+        `error` set and does not cancel the others; a 429 on one job pauses
+        the looks of all of them. Leaving the loop early (or cancelling)
         cancels and awaits every task; use `contextlib.aclosing` to make
         that immediate after a `break`.
 
@@ -768,10 +769,11 @@ class AsyncClient(_ClientBase):
         resumed_at = -math.inf
         try:
             while fresh or due or looks:
-                # Start the looks there is room for, unless a 429 paused them.
+                # Start the looks there is room for; during a 429's pause
+                # they wait in `_send`, which also gives up on a pause that
+                # is too long, or past a job's deadline, at once.
                 now = self.clock.monotonic()
-                paused = self._gate.remaining()
-                while len(looks) < int(window) and paused <= 0:
+                while len(looks) < int(window):
                     if due and due[0][0] <= now:
                         wait = heapq.heappop(due)[2]
                     elif fresh:
@@ -783,9 +785,9 @@ class AsyncClient(_ClientBase):
                     )
                     looks[task] = wait
                 waiting_on: set[asyncio.Future[Any]] = set(looks)
-                if (fresh or due) and len(looks) < int(window):
-                    # Wake for the end of the pause, or the next due look.
-                    pause = paused if paused > 0 else due[0][0] - now
+                if due and not fresh and len(looks) < int(window):
+                    # Wake for the next due look.
+                    pause = due[0][0] - now
                     sleeper = asyncio.create_task(self.clock.asleep(pause))
                     waiting_on.add(sleeper)
                 done, _ = await asyncio.wait(
@@ -795,7 +797,8 @@ class AsyncClient(_ClientBase):
                     sleeper.cancel()
                     await asyncio.gather(sleeper, return_exceptions=True)
                 sleeper = None
-                if self._gate.pauses != pauses_seen:
+                limited = self._gate.pauses != pauses_seen
+                if limited:
                     pauses_seen = self._gate.pauses
                     # Once per pause: the 429s of looks already in flight
                     # when the first one came do not halve it again.
@@ -806,7 +809,7 @@ class AsyncClient(_ClientBase):
                     wait_of = looks.pop(finished, None)
                     if wait_of is None:
                         continue
-                    if self._gate.pauses == pauses_seen:
+                    if not limited:
                         window = min(float(concurrency), window + 1 / window)
                     outcome = self._look_outcome(finished, wait_of)
                     if not isinstance(outcome, WaitOutcome):
