@@ -25,9 +25,18 @@ def _parser() -> argparse.ArgumentParser:
         description="A local server that behaves like the qomplement Jobs API.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="serve the local API until interrupted")
+    run = commands.add_parser(
+        "serve",
+        help="serve the local API until interrupted",
+        epilog="Control routes (loopback only, no key): POST /_local/jobs creates a "
+        "job; /_local/faults, /_local/rate-limit, /_local/clock/advance and "
+        "/_local/stats steer and observe the server; see the qomplement_local_api "
+        "docstring.",
+    )
     run.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    run.add_argument("--port", type=int, default=8000, help="port (0: a free one)")
+    run.add_argument(
+        "--port", type=_port, default=8000, help="port, 0 to 65535 (0: a free one)"
+    )
     run.add_argument(
         "--no-sample-data",
         dest="sample_data",
@@ -52,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
         help="logging level (default: warning)",
     )
     return parser
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    # Out of range, the server would not fail: it would listen elsewhere (a
+    # port taken modulo 65536, or a random one).
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0 to 65535, not {port}")
+    return port
 
 
 def main(argv: Sequence[str] | None = None) -> int:

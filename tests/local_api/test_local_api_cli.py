@@ -135,3 +135,33 @@ def test_main_is_the_console_entry_point() -> None:
         main(["--help"])
 
     assert caught.value.code == 0
+
+
+@pytest.mark.parametrize("port", ["70000", "65536", "99999", "-1", "http"])
+def test_serve_refuses_a_port_outside_0_to_65535(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qomplement_local_api.__main__ import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", "--port", port])
+
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port:" in err
+    assert repr(port) in err or "port must be 0 to 65535" in err
+
+
+def test_serve_refuses_port_70000_before_listening_anywhere() -> None:
+    result = run_cli("serve", "--port", "70000")
+
+    assert result.returncode == 2
+    assert "port must be 0 to 65535, not 70000" in result.stderr
+    assert result.stdout == ""
+
+
+def test_serve_help_names_the_control_routes() -> None:
+    result = run_cli("serve", "--help")
+
+    assert result.returncode == 0
+    assert "POST /_local/jobs creates a job" in " ".join(result.stdout.split())
