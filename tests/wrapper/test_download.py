@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import uuid
@@ -11,6 +12,7 @@ import openpyxl
 import pypdf
 import pytest
 from qomplement_jobs import (
+    AsyncClient,
     Client,
     DestinationExistsError,
     DownloadError,
@@ -192,6 +194,50 @@ def test_connection_reset_mid_body_leaves_no_file_behind(
     assert caught.value.expected == 2 * MB
     assert caught.value.received <= MB // 2
     assert isinstance(caught.value.__cause__, TransportError)
+
+
+@pytest.mark.parametrize(
+    ("size", "cut"),
+    [(10_000, 3_000), (2 * MB, MB // 2 + 1234)],
+    ids=["smaller-than-a-chunk", "mid-chunk"],
+)
+def test_a_cut_body_reports_the_bytes_that_really_arrived(
+    api: LocalAPI, client: Client, tmp_path: Path, size: int, cut: int
+) -> None:
+    job_id = api.create_job(duration=0.0, file_size=size)
+    api.inject(Fault("truncate", path=download_path(job_id), after_bytes=cut))
+
+    with pytest.raises(DownloadIncompleteError) as caught:
+        client.download(job_id, tmp_path / "form.pdf")
+
+    assert (caught.value.received, caught.value.expected) == (cut, size)
+    assert str(caught.value).startswith(
+        f"Download interrupted after {cut} of {size} bytes: "
+    )
+
+
+def test_a_cut_body_reports_the_bytes_that_arrived_in_every_call_style(
+    api: LocalAPI, client: Client, tmp_path: Path
+) -> None:
+    job_id = api.create_job(duration=0.0, file_size=300_000)
+    cut = 100_000 + 17
+    api.inject(Fault("truncate", path=download_path(job_id), after_bytes=cut, times=3))
+
+    async def download_async() -> DownloadIncompleteError:
+        async with AsyncClient(api_key=api.api_key, base_url=api.base_url) as aclient:
+            with pytest.raises(DownloadIncompleteError) as caught:
+                await aclient.download(job_id, tmp_path / "async.pdf")
+        return caught.value
+
+    with pytest.raises(DownloadIncompleteError) as from_bytes:
+        client.download_bytes(job_id)
+    with pytest.raises(DownloadIncompleteError) as from_iteration:
+        list(client.iter_download(job_id))
+    from_async = asyncio.run(download_async())
+
+    for error in (from_bytes.value, from_iteration.value, from_async):
+        assert (error.received, error.expected) == (cut, 300_000)
+    assert entries(tmp_path) == []
 
 
 def test_connection_reset_into_a_directory_leaves_no_file_behind(

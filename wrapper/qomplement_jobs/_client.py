@@ -488,7 +488,7 @@ class Client(_ClientBase):
                 received += len(chunk)
                 if on_progress is not None:
                     on_progress(received, total)
-            check_length(response, received)
+            check_length(response)
             target.sync()
             return target.publish()
         except BaseException:
@@ -514,11 +514,8 @@ class Client(_ClientBase):
         """
         response = self._open_download(_as_uuid(job_id))
         try:
-            received = 0
-            for chunk in self._body_chunks(response):
-                received += len(chunk)
-                yield chunk
-            check_length(response, received)
+            yield from self._body_chunks(response)
+            check_length(response)
         finally:
             response.close()
 
@@ -535,14 +532,11 @@ class Client(_ClientBase):
 
     def _body_chunks(self, response: httpx.Response) -> Iterator[bytes]:
         """The body in chunks; a transport failure becomes `DownloadIncompleteError`."""
-        received = 0
         try:
             with translating_transport_errors("download"):
-                for chunk in response.iter_bytes(CHUNK_SIZE):
-                    received += len(chunk)
-                    yield chunk
+                yield from response.iter_bytes(CHUNK_SIZE)
         except errors.TransportError as exc:
-            raise incomplete(response, received, exc) from exc
+            raise incomplete(response, exc) from exc
 
 
 class AsyncClient(_ClientBase):
@@ -868,7 +862,7 @@ class AsyncClient(_ClientBase):
                 received += len(chunk)
                 if on_progress is not None:
                     on_progress(received, total)
-            check_length(response, received)
+            check_length(response)
             await _off_loop(target.sync)
             return target.publish()
         except BaseException:
@@ -885,11 +879,9 @@ class AsyncClient(_ClientBase):
         """Yield a job's file in chunks as they arrive (see `Client.iter_download`)."""
         response = await self._open_download(_as_uuid(job_id))
         try:
-            received = 0
             async for chunk in self._body_chunks(response):
-                received += len(chunk)
                 yield chunk
-            check_length(response, received)
+            check_length(response)
         finally:
             await response.aclose()
 
@@ -908,14 +900,12 @@ class AsyncClient(_ClientBase):
 
     async def _body_chunks(self, response: httpx.Response) -> AsyncIterator[bytes]:
         """The body in chunks; a transport failure becomes `DownloadIncompleteError`."""
-        received = 0
         try:
             with translating_transport_errors("download"):
                 async for chunk in response.aiter_bytes(CHUNK_SIZE):
-                    received += len(chunk)
                     yield chunk
         except errors.TransportError as exc:
-            raise incomplete(response, received, exc) from exc
+            raise incomplete(response, exc) from exc
 
 
 class _PageWalk:

@@ -37,7 +37,7 @@ def expected_length(response: httpx.Response) -> int | None:
     return length if length >= 0 else None
 
 
-def check_length(response: httpx.Response, received: int) -> None:
+def check_length(response: httpx.Response) -> None:
     """Raise `DownloadIncompleteError` if the body's length is not Content-Length.
 
     The comparison uses the bytes that arrived on the wire, which is what
@@ -48,7 +48,7 @@ def check_length(response: httpx.Response, received: int) -> None:
     if expected is not None and on_wire != expected:
         raise errors.DownloadIncompleteError(
             f"Download ended after {on_wire} of {expected} bytes",
-            received=received,
+            received=on_wire,
             expected=expected,
         )
 
@@ -71,10 +71,16 @@ def check_file_answer(response: httpx.Response) -> None:
 
 
 def incomplete(
-    response: httpx.Response, received: int, cause: errors.TransportError
+    response: httpx.Response, cause: errors.TransportError
 ) -> errors.DownloadIncompleteError:
-    """The error for a body cut off by a transport failure."""
+    """The error for a body cut off by a transport failure.
+
+    It counts the bytes that arrived on the wire, not those handed out in
+    chunks so far: a chunk is handed out only once it is full (or the body
+    ends), so that count lags, and is 0 for a file smaller than one chunk.
+    """
     expected = expected_length(response)
+    received = response.num_bytes_downloaded
     of = f" of {expected}" if expected is not None else ""
     error = errors.DownloadIncompleteError(
         f"Download interrupted after {received}{of} bytes: {cause.message}",

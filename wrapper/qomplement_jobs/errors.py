@@ -203,6 +203,8 @@ class DownloadIncompleteError(DownloadError):
     """The body ended early or its length did not match Content-Length."""
 
     def __init__(self, message: str, *, received: int, expected: int | None) -> None:
+        # Both counted on the wire, as Content-Length counts: `received` is
+        # what arrived, `expected` what Content-Length announced (or None).
         super().__init__(message, status_code=200)
         self.received = received
         self.expected = expected
