@@ -347,6 +347,7 @@ def run(server: LocalServer, probe: LatencyProbe, *, pairs: int) -> dict[str, An
                 {
                     "duration": plan.duration,
                     "progress": plan.progress_steps is not None,
+                    "steps": plan.progress_steps,
                     "requests": by_path.get(f"/v1/jobs/{job['job_id']}", 0),
                     "client_looks": len(job["looks"]),
                     "end_looks": sum(
@@ -383,7 +384,15 @@ def _cells(strategies: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
                 ]
                 notices = [row["notice"] for row in chosen]
                 cell["mean_duration"] = mean([row["duration"] for row in chosen])
+                slowest = sorted(chosen, key=lambda row: row["notice"])[-3:]
                 cell[strategy] = {
+                    "slowest": [
+                        {
+                            key: row[key]
+                            for key in ("duration", "steps", "requests", "notice")
+                        }
+                        for row in reversed(slowest)
+                    ],
                     "jobs": len(chosen),
                     "requests": mean([row["requests"] for row in chosen]),
                     "end_looks": mean([row["end_looks"] for row in chosen]),
