@@ -346,6 +346,20 @@ def test_the_cli_never_prints_the_key(
     assert environment.revoked_key not in captured.out + captured.err
 
 
+def test_a_key_given_as_the_base_url_is_not_printed(
+    environment: LocalAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = environment.api_key
+
+    assert main(["--base-url", key, "list"]) == 2
+    assert main(["--base-url", f"{environment.base_url}/{key}", "list"]) == 2
+
+    err = capsys.readouterr().err
+    assert "Invalid base URL '[REDACTED]'" in err
+    assert "GET /[REDACTED]/v1/jobs answered 404" in err
+    assert key not in err
+
+
 def test_the_console_script_runs_as_a_process(environment: LocalAPI) -> None:
     env = {
         **os.environ,

@@ -14,11 +14,15 @@ from qomplement_jobs import (
     AsyncClient,
     Client,
     ConfigurationError,
+    DestinationExistsError,
+    NotFoundError,
     Polling,
     QomplementError,
+    ServerError,
     TransportError,
 )
 from qomplement_jobs._config import DEFAULT_BASE_URL, ApiKeyAuth
+from qomplement_jobs.errors import REDACTED
 from qomplement_local_api import (
     SAMPLE_EXPIRED_JOB_ID,
     SAMPLE_FAILED_JOB_ID,
@@ -244,6 +248,91 @@ def test_no_exception_text_repr_or_log_line_contains_the_key(
     texts += [str(record.args) for record in caplog.records]
     for secret in (key, revoked, SECRET):
         assert not [text for text in texts if secret in text]
+
+
+def readable_texts(exc: BaseException) -> list[str]:
+    """What a user can read from `exc` and the exceptions chained to it."""
+    texts: list[str] = []
+    chain: BaseException | None = exc
+    while chain is not None:
+        texts += [str(chain), repr(chain), *getattr(chain, "__notes__", [])]
+        texts += [repr(value) for value in vars(chain).values()]
+        chain = chain.__cause__ or chain.__context__
+    return texts
+
+
+def test_a_key_that_ended_up_in_the_base_url_is_redacted_from_errors_and_logs(
+    api: LocalAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = api.api_key
+
+    with Client(api_key=key, base_url=f"{api.base_url}/{key}") as client:
+        shown = repr(client)
+        with pytest.raises(NotFoundError) as caught:
+            client.list_jobs()
+
+    assert str(caught.value).startswith("GET /[REDACTED]/v1/jobs answered 404")
+    assert shown == f"Client(base_url='{api.base_url}/[REDACTED]')"
+    logged = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("qomplement_jobs")
+    ]
+    assert "GET /[REDACTED]/v1/jobs -> 404" in logged
+    assert not [
+        text for text in [*readable_texts(caught.value), *logged] if key in text
+    ]
+
+
+@pytest.mark.parametrize(
+    "url_around_key",
+    ["{key}", "http://127.0.0.1:{key}", "http://[{key}]", "ftp://x.y/{key}"],
+    ids=["bare", "as-port", "as-ipv6-host", "wrong-scheme"],
+)
+def test_an_invalid_base_url_holding_the_key_does_not_echo_it(
+    api: LocalAPI, url_around_key: str
+) -> None:
+    key = api.api_key
+
+    # The key and the URL given in each other's place.
+    with pytest.raises(ConfigurationError) as caught:
+        Client(api_key=api.base_url, base_url=url_around_key.format(key=key))
+
+    assert str(caught.value).startswith("Invalid base URL ")
+    assert REDACTED in str(caught.value)
+    assert not [text for text in readable_texts(caught.value) if key in text]
+
+
+def test_an_invalid_base_url_never_echoes_a_value_shaped_like_a_key() -> None:
+    never_configured = "sd_" + "c0ffee" * 8
+
+    with pytest.raises(ConfigurationError) as caught:
+        Client(api_key=SECRET, base_url=never_configured)
+
+    assert str(caught.value) == (
+        "Invalid base URL '[REDACTED]': expected http(s)://host[:port]"
+    )
+
+
+def test_every_sdk_error_hides_a_configured_key_wherever_it_was_built() -> None:
+    # Not shaped like a qomplement key, so only the client's configuration
+    # marks it as secret.
+    key = "my-key-from-the-wrong-vault"
+    Client(api_key=key).close()
+
+    built = [
+        ServerError(f"GET /{key}/v1/jobs answered 500"),
+        DestinationExistsError(Path("/tmp") / key),
+        QomplementError(f"first {key} and again {key}"),
+    ]
+
+    assert [str(error) for error in built] == [
+        "GET /[REDACTED]/v1/jobs answered 500",
+        "/tmp/[REDACTED] exists; pass overwrite=True to replace it",
+        "first [REDACTED] and again [REDACTED]",
+    ]
+    assert not [e for e in built if key in repr(e) or key in str(e.message)]
 
 
 def test_generated_low_level_calls_work_with_the_same_client(api: LocalAPI) -> None:

@@ -99,7 +99,7 @@ class _ClientBase:
         return self._generated
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={errors.redact(self.base_url)!r})"
 
     def _warn_unknown_status(self, status: str) -> None:
         """Warn once per client about a status the spec does not list."""
@@ -169,12 +169,13 @@ class _ClientBase:
         """
         if response.status_code == 429:
             self._gate.pause(retry_after_of(response) or 0.0)
-        logger.debug(
-            "%s %s -> %d",
-            response.request.method,
-            response.request.url.path,
-            response.status_code,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d",
+                response.request.method,
+                errors.redact(response.request.url.path),
+                response.status_code,
+            )
 
 
 class Client(_ClientBase):
@@ -954,7 +955,9 @@ def _as_uuid(job_id: JobId) -> UUID:
     try:
         return UUID(str(job_id))
     except ValueError:
-        raise ValueError(f"Job id {job_id!r} is not a UUID") from None
+        pass
+    # Raised outside the handler, so no chained exception repeats the id.
+    raise ValueError(errors.redact(f"Job id {job_id!r} is not a UUID"))
 
 
 def _list_kwargs(
@@ -965,13 +968,19 @@ def _list_kwargs(
     offset: int,
 ) -> dict[str, Any]:
     """The generated request arguments of `GET /v1/jobs`."""
+    problem: str | None = None
     try:
         status_value = KnownJobStatus(status) if status is not None else UNSET
         type_value = KnownJobType(type) if type is not None else UNSET
     except ValueError as exc:
+        problem = str(exc)
+    # Raised outside the handler, so no chained exception repeats the value.
+    if problem is not None:
         raise ValueError(
-            f"{exc}; the service rejects values the spec does not list"
-        ) from None
+            errors.redact(
+                f"{problem}; the service rejects values the spec does not list"
+            )
+        )
     return list_jobs._get_kwargs(
         status=status_value, type_=type_value, limit=limit, offset=offset
     )

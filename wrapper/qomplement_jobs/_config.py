@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._http import host_to_connect
-from .errors import ConfigurationError
+from .errors import ConfigurationError, protect
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def resolve_api_key(api_key: str | None) -> str:
         )
     if key != key.strip() or any(ch in key for ch in "\r\n"):
         raise ConfigurationError("The API key contains whitespace or line breaks")
+    protect(key)
     return key
 
 
@@ -74,12 +75,17 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
             that is not loopback and `allow_insecure_http` is false.
     """
     url_text = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    problem: str | None = None
     try:
         url = urlsplit(url_text)
         host = url.hostname
         url.port  # noqa: B018 - reading it validates the port
     except ValueError as exc:
-        raise ConfigurationError(f"Invalid base URL {url_text!r}: {exc}") from exc
+        problem = str(exc)
+    # Raised outside the handler, so that no chained exception repeats the
+    # URL (which may hold a key given in the wrong argument).
+    if problem is not None:
+        raise ConfigurationError(f"Invalid base URL {url_text!r}: {problem}")
     # httpx parses the URL again to connect; both readings must be valid and
     # name loopback before plain http is allowed.
     connected_host = host_to_connect(url_text)

@@ -51,7 +51,10 @@ def host_to_connect(url: str) -> str:
     try:
         return httpx.URL(url).host
     except httpx.InvalidURL as exc:
-        raise errors.ConfigurationError(f"Invalid base URL {url!r}: {exc}") from exc
+        problem = str(exc)
+    # Raised outside the handler, so that no chained exception repeats the
+    # URL (which may hold a key given in the wrong argument).
+    raise errors.ConfigurationError(f"Invalid base URL {url!r}: {problem}")
 
 
 def retry_after_of(response: httpx.Response) -> float | None:

@@ -4,7 +4,9 @@ Every exception derives from `QomplementError`, so one `except` clause can catch
 anything the SDK raises. Each carries `status_code` (the HTTP status of the
 answer that caused it, or None), `body` (that answer's parsed error body, or
 None) and `retry_after` (the answer's Retry-After in seconds, or None). No
-message, repr or attribute holds the API key.
+message, repr or attribute holds the API key: every message passes through
+`QomplementError.__init__`, which hides the keys clients were configured with
+and anything shaped like a key.
 
 ```
 QomplementError
@@ -32,6 +34,7 @@ QomplementError
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +68,34 @@ __all__ = [
 ]
 
 
+REDACTED = "[REDACTED]"
+
+# What a qomplement key looks like ("sd_" and 48 hex digits), matched from 16
+# digits on so that a cut-off key is hidden too.
+_KEY_SHAPE = re.compile(r"sd_[0-9a-fA-F]{16,}")
+
+# The keys clients of this process were configured with. Keys shorter than
+# this are not hidden: replacing every occurrence of a few common characters
+# would garble messages, and the service rejects such keys anyway.
+_MIN_SECRET_LENGTH = 8
+_secrets: frozenset[str] = frozenset()
+
+
+def protect(key: str) -> None:
+    """Hide `key` from every message built from now on (see `redact`)."""
+    global _secrets
+    if len(key) >= _MIN_SECRET_LENGTH:
+        # Replaced whole rather than mutated, so a reader never sees it change.
+        _secrets = _secrets | {key}
+
+
+def redact(text: str) -> str:
+    """`text` with each configured key, and anything shaped like a key, hidden."""
+    for secret in _secrets:
+        text = text.replace(secret, REDACTED)
+    return _KEY_SHAPE.sub(REDACTED, text)
+
+
 class QomplementError(Exception):
     """Base class of every exception the SDK raises."""
 
@@ -76,6 +107,9 @@ class QomplementError(Exception):
         body: ErrorBody | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # Every message passes here, so none can carry a key: not even one
+        # that reached a URL or a path because arguments were swapped.
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
