@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--only",
-        default=",".join(COMPARISONS),
+        default=parser_default_only(),
         help="comma-separated comparisons to run (default: all of "
         f"{', '.join(COMPARISONS)})",
     )
@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parser_default_only() -> str:
+    """The value of `--only` that runs every comparison."""
+    return ",".join(COMPARISONS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen comparisons and report them; return the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -71,11 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown comparison(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
     output = args.output if args.output else None if args.quick else DEFAULT_OUTPUT
-    command = "python -m benchmarks" + (
-        " " + shlex.join(argv if argv is not None else sys.argv[1:])
-        if (argv if argv is not None else sys.argv[1:])
-        else ""
-    )
+    # Where the files go does not change what is measured: left out.
+    shown = [f"--only={args.only}"] if args.only != parser_default_only() else []
+    shown += ["--quick"] if args.quick else []
+    command = shlex.join(["python", "-m", "benchmarks", *shown])
 
     started = time.monotonic()
     results: dict[str, Any] = {

@@ -414,6 +414,7 @@ def _targets(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
             targets.append(
                 {
                     "cell": name,
+                    "key": (cell["bucket"], cell["progress"]),
                     "target": "requests <= 0.5x seed loop",
                     "measured": f"{ratio:.2f}x ({ours['requests']:.1f} vs "
                     f"{loop['requests']:.1f})",
@@ -423,6 +424,7 @@ def _targets(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
             targets.append(
                 {
                     "cell": name,
+                    "key": (cell["bucket"], cell["progress"]),
                     "target": "p95 time-to-notice < 1 s",
                     "measured": f"{ours['p95']:.2f} s",
                     "met": ours["p95"] < 1.0,
@@ -431,6 +433,7 @@ def _targets(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
         targets.append(
             {
                 "cell": name,
+                "key": (cell["bucket"], cell["progress"]),
                 "target": "p50 time-to-notice <= seed loop's",
                 "measured": f"{ours['p50']:.2f} s vs {loop['p50']:.2f} s",
                 "met": ours["p50"] <= loop["p50"],
