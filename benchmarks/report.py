@@ -206,9 +206,9 @@ def _waiting_notes(data: dict[str, Any]) -> list[str]:
             "- **Short jobs are cheaper with a fixed 3 s loop, by construction.** "
             f"Under 10 s, {described}. A loop that sleeps 3 s sees a job of "
             "under 3 s finished on its first or second look, because it "
-            "accepts noticing it up to 3 s late; ours looks at once, then "
-            f"{polling['initial_interval']} s later, and keeps looking more "
-            "often than every 3 s, which costs more looks and notices sooner."
+            "accepts noticing it up to 3 s late; ours looks at once and again "
+            f"{polling['initial_interval']} s later, so a job of a few seconds "
+            "costs it three or four looks, and it notices sooner."
         )
     missed = [target for target in data["targets"] if not target["met"]]
     expensive = [target["cell"] for target in missed if "requests" in target["target"]]
@@ -233,11 +233,10 @@ def _waiting_notes(data: dict[str, Any]) -> list[str]:
             "- **Requests for long jobs with progress: target missed in "
             + " and ".join(expensive)
             + f".** {described}. Before the last seconds ours looks more often "
-            "than its longest pause requires: those looks locate the progress "
-            "steps' boundaries, from which it predicts the finish (a job has "
-            "2 to 10 steps here, so each boundary found narrows the finish "
-            "only as much as one step allows). The looks at the end are what "
-            f"noticing within `precision` ({polling['precision']} s) costs."
+            "than its longest pause requires: those looks place the progress "
+            "steps' boundaries in time, from which it predicts the finish. The "
+            "looks at the end are what noticing within `precision` "
+            f"({polling['precision']} s) costs."
         )
     no_progress = [
         cell
@@ -550,27 +549,27 @@ def _many(data: dict[str, Any]) -> str:
     missed = {t["target"].split(":")[0]: t for t in data["targets"] if not t["met"]}
     if any(name.startswith("no 429 storm") for name in missed):
         notes.append(
-            f"- **No 429 storm: target missed, narrowly.** {first['into_pause']} of "
-            f"ours' {first['requests']} requests left while a pause asked for by "
-            "a 429 was running, the latest "
-            f"{first['into_pause_max_ms']:.0f} ms after that 429 arrived. Two "
-            "causes in `AsyncClient._send`: the pause is set "
-            "by `_after_response` only after `httpx.AsyncClient.send` has read the "
-            "429's body, and other tasks send meanwhile; and a task that sleeps out "
-            "the pause sends without looking at it again, so a pause that a later "
-            "429 extended during that sleep is cut short."
+            f"- **No 429 storm: target missed.** {first['into_pause']} of ours' "
+            f"{first['requests']} requests left while a pause asked for by a 429 "
+            "was running, the latest "
+            f"{first['into_pause_max_ms']:.0f} ms after that 429 arrived."
         )
     if any(name.startswith("wall time") for name in missed):
+        answered = first["requests"] - first["429"]
+        bound = (answered - data["burst"]) / data["rps"]
         notes.append(
-            "- **Wall time: target missed.** `wait_many` follows at most "
-            "`concurrency` jobs at a time, in the order given, each until it "
-            "finishes: while the first jobs run, the others wait unlooked-at and "
-            "the rate limit's budget goes unused, then every remaining job waits "
-            "its turn. It does not pace its requests to the limit it meets: each "
-            "429 pauses the whole client for the Retry-After (a whole second "
-            f"here, when the next token is {1000 / data['rps']:.0f} ms away), then "
-            "all its tasks send again at once. A higher concurrency spends the "
-            "budget on jobs that are still running instead (see the second row)."
+            f"- **Wall time: target missed.** Ours' {first['requests']} requests "
+            f"drew {first['429']} 429s, so {answered} looks were answered, "
+            f"{answered - first['completed']} of them at jobs still running. At "
+            f"{data['rps']:.0f} a second after a burst of {data['burst']}, "
+            f"{answered} answered looks take at least ({answered} - "
+            f"{data['burst']}) / {data['rps']:.0f} = {bound:.1f} s; it took "
+            f"{first['wall']:.1f} s. The floor counts one look per job, each "
+            "after the job finished, as if every duration were known; "
+            "`wait_many` gives each job its first look as soon as there is room "
+            "(in the order given, after any look that is due), and early in the "
+            "run few jobs can have finished, so those looks find them running "
+            "and each costs a second one from the same budget."
         )
     busy = [
         (baselines[key], answer)
