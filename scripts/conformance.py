@@ -216,15 +216,13 @@ def check_spec() -> StepOutcome:
     return StepOutcome(name, True)
 
 
-def check_drift(env: dict[str, str]) -> StepOutcome:
-    """Run ``scripts/generate.py --check``.
-
-    Raises:
-        SetupError: if the generator itself cannot run.
-    """
-    name = "generated/ matches openapi.yaml"
+def _script_step(
+    name: str, script: str, argument: str, env: dict[str, str], broken: str
+) -> StepOutcome:
+    """Run one of scripts/ as a step: exit 0 passes, 1 fails, anything else is
+    a setup error described by ``broken``."""
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "generate.py"), "--check"],
+        [sys.executable, str(ROOT / "scripts" / script), argument],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -236,7 +234,22 @@ def check_drift(env: dict[str, str]) -> StepOutcome:
         return StepOutcome(name, True)
     if run.returncode == 1:
         return StepOutcome(name, False, output)
-    raise SetupError(f"the drift check could not run:\n{output}")
+    raise SetupError(f"{broken}:\n{output}")
+
+
+def check_drift(env: dict[str, str]) -> StepOutcome:
+    """Run ``scripts/generate.py --check``.
+
+    Raises:
+        SetupError: if the generator itself cannot run.
+    """
+    return _script_step(
+        "generated/ matches openapi.yaml",
+        "generate.py",
+        "--check",
+        env,
+        "the drift check could not run",
+    )
 
 
 def check_lint(env: dict[str, str]) -> StepOutcome:
@@ -245,21 +258,13 @@ def check_lint(env: dict[str, str]) -> StepOutcome:
     Raises:
         SetupError: if the linter cannot run (no Node.js, npm ci failed).
     """
-    name = "openapi.yaml lints clean (Redocly, 0 errors, 0 warnings)"
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_docs.py"), "--lint-only"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    return _script_step(
+        "openapi.yaml lints clean (Redocly, 0 errors, 0 warnings)",
+        "build_docs.py",
+        "--lint-only",
+        env,
+        "the spec linter could not run (or pass --skip-lint)",
     )
-    output = (run.stdout + run.stderr).strip()
-    if run.returncode == 0:
-        return StepOutcome(name, True)
-    if run.returncode == 1:
-        return StepOutcome(name, False, output)
-    raise SetupError(f"the spec linter could not run (or pass --skip-lint):\n{output}")
 
 
 # Imports the local API and prints the names of its deviations.
