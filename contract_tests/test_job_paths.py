@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests._results import CheckRecorder, RequestShown, shown_request
-from contract_tests._spec import schema_errors
+from contract_tests._answers import assert_valid, json_body, shown_answer
+from contract_tests._results import CheckRecorder
 from contract_tests._target import Target, TargetClient
 
 LIST = "GET /v1/jobs"
@@ -91,39 +91,11 @@ def listing(client: TargetClient) -> Listing:
     return found
 
 
-def _shown(response: httpx.Response, target: Target) -> RequestShown:
-    """Describe the request behind ``response`` for the report."""
-    request = response.request
-    return shown_request(
-        request.method,
-        str(request.url),
-        dict(request.headers),
-        target.redact,
-        response.status_code,
-    )
-
-
-def _json(response: httpx.Response) -> Any:
-    """The parsed body; an assertion failure when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        raise AssertionError(f"answer is not JSON: {response.text[:200]!r}") from None
-
-
-def _assert_valid(body: Any, pointer: str) -> None:
-    """Assert ``body`` is valid under the spec's schema at ``pointer``."""
-    errors = schema_errors(body, pointer)
-    assert not errors, f"answer breaks {pointer.rsplit('/', 1)[-1]}: " + "; ".join(
-        errors[:5]
-    )
-
-
 def _assert_page(response: httpx.Response, limit: int, offset: int = 0) -> Any:
     """Assert a list answer is a JobList page that fits ``limit``; return it."""
     assert response.status_code == 200, f"expected 200, got {response.status_code}"
-    body = _json(response)
-    _assert_valid(body, JOB_LIST)
+    body = json_body(response)
+    assert_valid(body, JOB_LIST)
     count = len(body["jobs"])
     assert count <= limit, f"{count} jobs on a page of limit {limit}"
     expected_more = offset + count < body["total"]
@@ -139,7 +111,7 @@ def test_first_page_is_a_documented_job_list(
 ) -> None:
     """An unfiltered page is a JobList whose has_more agrees with its total."""
     with conformance.check(
-        LIST, "explicit_list_page", _shown(listing.first_page, target)
+        LIST, "explicit_list_page", shown_answer(listing.first_page, target)
     ):
         _assert_page(listing.first_page, FIRST_PAGE_LIMIT)
     conformance.raise_soft_failures()
@@ -150,7 +122,9 @@ def test_filters_return_only_matching_jobs(
 ) -> None:
     """A page filtered by status and type lists only jobs of that status and type."""
     for (status, job_type), page in listing.filtered.items():
-        with conformance.check(LIST, "explicit_list_filters", _shown(page, target)):
+        with conformance.check(
+            LIST, "explicit_list_filters", shown_answer(page, target)
+        ):
             body = _assert_page(page, FILTERED_PAGE_LIMIT)
             strays = [
                 f"{job['id']} ({job['status']}, {job['type']})"
@@ -172,7 +146,7 @@ def test_pages_follow_on_without_overlap(
     second = client.get(
         "/v1/jobs", operation=LIST, params={"limit": limit, "offset": limit}
     )
-    with conformance.check(LIST, "explicit_paging", _shown(second, target)):
+    with conformance.check(LIST, "explicit_paging", shown_answer(second, target)):
         first_body = _assert_page(first, limit)
         second_body = _assert_page(second, limit, offset=limit)
         first_ids = {job["id"] for job in first_body["jobs"]}
@@ -194,13 +168,13 @@ def test_each_listed_job_can_be_read(
     for job_id, listed in listing.jobs.items():
         response = client.get(f"/v1/jobs/{job_id}", operation=GET)
         with conformance.check(
-            GET, "explicit_listed_job_readable", _shown(response, target)
+            GET, "explicit_listed_job_readable", shown_answer(response, target)
         ):
             assert response.status_code == 200, (
                 f"listed job {job_id} answers {response.status_code}"
             )
-            job = _json(response)
-            _assert_valid(job, JOB)
+            job = json_body(response)
+            assert_valid(job, JOB)
             assert job["id"] == job_id, f"asked for {job_id}, got {job['id']}"
             assert job["type"] == listed["type"], (
                 f"listed as {listed['type']}, read as {job['type']}"
@@ -264,7 +238,7 @@ def test_completed_fill_jobs_download_their_file(
         finally:
             response.close()
         downloads += 1
-        shown = _shown(response, target)
+        shown = shown_answer(response, target)
         with conformance.check(DOWNLOAD, "explicit_download_media_type", shown):
             assert response.status_code == 200, (
                 f"completed {listed['type']} job {job_id} answers "
@@ -341,14 +315,14 @@ def test_jobs_without_a_file_refuse_the_download(
             continue
         tried[kind] = tried.get(kind, 0) + 1
         with conformance.check(
-            DOWNLOAD, "explicit_download_refusals", _shown(response, target)
+            DOWNLOAD, "explicit_download_refusals", shown_answer(response, target)
         ):
             assert response.status_code == status_code, (
                 f"download of a {kind} job ({job['type']}, {job['status']}) answers "
                 f"{response.status_code}, expected {status_code}"
             )
-            body = _json(response)
-            _assert_valid(body, ERROR)
+            body = json_body(response)
+            assert_valid(body, ERROR)
             assert body.get("code") == code, (
                 f"download of a {kind} job has code {body.get('code')!r}, "
                 f"expected {code!r}"

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests._results import CheckRecorder, RequestShown, shown_request
-from contract_tests._spec import schema_errors
+from contract_tests._answers import assert_valid, json_body, shown_answer
+from contract_tests._results import CheckRecorder
 from contract_tests._target import REQUEST_TIMEOUT_SECONDS, Target, TargetClient
 
 LIST = "GET /v1/jobs"
@@ -47,34 +47,6 @@ def client(target: Target) -> Iterator[TargetClient]:
         yield opened
 
 
-def _shown(response: httpx.Response, target: Target) -> RequestShown:
-    """Describe the request behind ``response`` for the report."""
-    request = response.request
-    return shown_request(
-        request.method,
-        str(request.url),
-        dict(request.headers),
-        target.redact,
-        response.status_code,
-    )
-
-
-def _json(response: httpx.Response) -> Any:
-    """The parsed body; an assertion failure when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        raise AssertionError(f"answer is not JSON: {response.text[:200]!r}") from None
-
-
-def _assert_valid(body: Any, pointer: str) -> None:
-    """Assert ``body`` is valid under the spec's schema at ``pointer``."""
-    errors = schema_errors(body, pointer)
-    assert not errors, f"answer breaks {pointer.rsplit('/', 1)[-1]}: " + "; ".join(
-        errors[:5]
-    )
-
-
 def _page(response: httpx.Response) -> dict[str, Any]:
     """The body of a list answer, as far as these rules need it.
 
@@ -82,7 +54,7 @@ def _page(response: httpx.Response) -> dict[str, Any]:
     ids); the answer's schema is the schema checks' to judge.
     """
     assert response.status_code == 200, f"expected 200, got {response.status_code}"
-    body = _json(response)
+    body = json_body(response)
     assert isinstance(body, dict) and isinstance(body.get("jobs"), list), (
         f"answer has no jobs array: {response.text[:200]!r}"
     )
@@ -140,7 +112,9 @@ def test_jobs_are_listed_newest_first(
     Jobs without a readable ``created_at`` are left out; their timestamps are
     the schema checks' to judge.
     """
-    with conformance.check(LIST, "explicit_list_order", _shown(walk.before, target)):
+    with conformance.check(
+        LIST, "explicit_list_order", shown_answer(walk.before, target)
+    ):
         jobs = _page(walk.before)["jobs"]
         created = [
             (job["id"], moment) for job in jobs if (moment := _created(job)) is not None
@@ -175,7 +149,7 @@ def test_pages_add_up_to_one_long_page(
     expected = _ids(long_page)
     walked: list[str] = []
     for index, response in enumerate(walk.pages):
-        with conformance.check(LIST, check, _shown(response, target)):
+        with conformance.check(LIST, check, shown_answer(response, target)):
             page = _page(response)
             offset = index * PAGE_LIMIT
             assert page["total"] == long_page["total"], (
@@ -209,13 +183,13 @@ def test_an_id_that_is_not_a_uuid_is_refused_with_422(
     for job_id in MALFORMED_IDS:
         response = client.get(template.format(job_id), operation=operation)
         with conformance.check(
-            operation, "explicit_malformed_id", _shown(response, target)
+            operation, "explicit_malformed_id", shown_answer(response, target)
         ):
             assert response.status_code == 422, (
                 f"job id {job_id!r} answers {response.status_code}, expected 422"
             )
-            body = _json(response)
-            _assert_valid(body, VALIDATION_ERROR)
+            body = json_body(response)
+            assert_valid(body, VALIDATION_ERROR)
             locations = [error["loc"] for error in body["detail"]]
             assert ["path", "job_id"] in locations, (
                 f"the 422 for {job_id!r} names {locations}, not the path's job_id"
@@ -257,7 +231,7 @@ def test_a_missing_or_malformed_key_is_refused_with_401(
         )
         sent = "no key" if authorization is None else "a malformed key"
         with conformance.check(
-            operation, "explicit_auth_refusals", _shown(response, target)
+            operation, "explicit_auth_refusals", shown_answer(response, target)
         ):
             assert response.status_code == 401, (
                 f"a request with {sent} answers {response.status_code}, expected 401"
@@ -267,5 +241,5 @@ def test_a_missing_or_malformed_key_is_refused_with_401(
                 f"the 401 for {sent} has WWW-Authenticate {challenge!r}, "
                 "expected 'Bearer'"
             )
-            _assert_valid(_json(response), ERROR)
+            assert_valid(json_body(response), ERROR)
     conformance.raise_soft_failures()
