@@ -9,7 +9,6 @@ before its next request.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import os
@@ -25,6 +24,10 @@ from urllib.parse import urlsplit
 
 import httpx
 from pyrate_limiter import Limiter
+
+# The SDK's rule for where a key may go over plain http, so the runner and the
+# SDK can never disagree about it.
+from qomplement_jobs._config import is_loopback
 
 if TYPE_CHECKING:
     from schemathesis import Case, Response
@@ -333,20 +336,6 @@ def max_examples_from_env(environ: Mapping[str, str] = os.environ) -> int:
             f"{MAX_EXAMPLES_VARIABLE} must be a positive integer, not {raw!r}"
         )
     return int(raw)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (localhost, 127.0.0.0/8, ::1).
-
-    The same rule as the SDK's: a key may go over plain http only to these.
-    """
-    name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _allows_insecure_http(environ: Mapping[str, str]) -> bool:
