@@ -13,44 +13,18 @@ Run from the repository root:
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 from qomplement_jobs import Client
 from qomplement_local_api import LocalAPI, serve
+from test_vendor_comparison import measure_download as measure_peak_rss
 
-REPO = Path(__file__).resolve().parents[2]
 DURATION = 20.0
 STEPS = 5
 FIXED_INTERVAL = 3.0
 DOWNLOAD_SIZE = 100 * 1024 * 1024
-
-PEAK_RSS = """
-import json, sys, tempfile
-from qomplement_jobs import Client
-
-def peak_rss_kib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-
-base_url, key, job_id, mode = sys.argv[1:5]
-before = peak_rss_kib()
-client = Client(api_key=key, base_url=base_url)
-with client, tempfile.TemporaryDirectory() as directory:
-    if mode == "stream":
-        size = client.download(job_id, directory).stat().st_size
-    else:
-        size = len(client.download_bytes(job_id))
-print(json.dumps({"size": size, "before_kib": before, "peak_kib": peak_rss_kib()}))
-"""
 
 
 def follow_with_sdk(api: LocalAPI, job_id: str, noticed: dict[str, float]) -> None:
@@ -101,27 +75,13 @@ def measure_wait(api: LocalAPI) -> None:
 
 def measure_download(api: LocalAPI) -> None:
     job_id = api.create_job(type="fill_pdf", duration=0.0, file_size=DOWNLOAD_SIZE)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            str(REPO / part) for part in ("generated", "wrapper", "local_api")
-        ),
-    }
     print(f"download of {DOWNLOAD_SIZE // (1024 * 1024)} MB (fresh process, VmHWM):")
     for mode, name in (("stream", "Client.download"), ("bytes", "download_bytes")):
-        result = subprocess.run(
-            [sys.executable, "-c", PEAK_RSS, api.base_url, api.api_key, job_id, mode],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            check=True,
-        )
-        measured = json.loads(result.stdout)
+        measured = measure_peak_rss(api, job_id, mode)
         print(
             f"  {name:32s} size={measured['size']}  "
             f"peak RSS {measured['peak_kib'] / 1024:.1f} MiB "
-            f"(after imports {measured['before_kib'] / 1024:.1f} MiB)"
+            f"(+{measured['growth_kib'] / 1024:.1f} MiB after imports)"
         )
 
 
